@@ -1,0 +1,88 @@
+# digitlens — one way to build, one way to test.
+#   make demo    build what is missing, serve web/ on 127.0.0.1:$(PORT)
+#   make test    install what is missing, build native + WASM, run every test
+#   make train   train the seed network on full MNIST (writes weights/)
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+PORT ?= 8000
+export NODE_PATH := /usr/share/nodejs
+
+CC      := gcc
+CFLAGS  := -std=c11 -O3 -march=native -ffp-contract=off -fopenmp \
+           -Wall -Wextra -Wno-unused-parameter -D_POSIX_C_SOURCE=200809L -Ic
+LDLIBS  := -lm -fopenmp
+
+LIB_SRC  := c/status.c c/net.c c/gradcam.c c/preprocess.c c/safetensors.c \
+            c/idx.c c/file.c c/train.c
+LIB_OBJ  := $(LIB_SRC:c/%.c=build/obj/%.o)
+CLI_SRC  := $(wildcard tools/*.c)
+CLI_OBJ  := $(CLI_SRC:tools/%.c=build/obj/tools/%.o)
+HDRS     := $(wildcard c/*.h) $(wildcard tools/*.h)
+
+# Each C test links only what it exercises, so one module can be built and
+# tested while another is still being written.
+TESTS := net gradcam io preprocess train
+build/test_net:        build/obj/net.o build/obj/status.o
+build/test_gradcam:    build/obj/gradcam.o build/obj/net.o build/obj/status.o
+build/test_io:         build/obj/safetensors.o build/obj/idx.o build/obj/file.o build/obj/net.o build/obj/status.o
+build/test_preprocess: build/obj/preprocess.o build/obj/status.o build/obj/tools/png.o
+build/test_train:      build/obj/train.o build/obj/net.o build/obj/status.o build/obj/safetensors.o build/obj/file.o build/obj/preprocess.o
+
+.PHONY: all native wasm test test-c test-node test-browser demo setup data train clean
+all: native wasm
+native: build/digitlens $(TESTS:%=build/test_%)
+
+build/obj/%.o: c/%.c $(HDRS) | build/obj
+	$(CC) $(CFLAGS) -c $< -o $@
+build/obj/tools/%.o: tools/%.c $(HDRS) | build/obj
+	@mkdir -p build/obj/tools
+	$(CC) $(CFLAGS) -c $< -o $@
+build/obj:
+	@mkdir -p build/obj/tools
+build/digitlens: $(CLI_OBJ) $(LIB_OBJ)
+	$(CC) $(CFLAGS) $^ -o $@ -lpng $(LDLIBS)
+build/test_%: tests/c/test_%.c tests/c/testutil.h $(HDRS)
+	$(CC) $(CFLAGS) -Itests/c $< $(filter %.o,$^) -o $@ -lcmocka -lpng $(LDLIBS)
+
+# ---- WebAssembly: standalone, no imports, fixed memory -----------------
+EMCC      := emcc
+WASM_SRC  := c/status.c c/net.c c/gradcam.c c/preprocess.c c/safetensors.c \
+             c/idx.c c/wasm_api.c
+WASM_FLAGS := -std=c11 -O3 -ffp-contract=off -Ic --no-entry -sSTANDALONE_WASM \
+              -sALLOW_MEMORY_GROWTH=0 -sINITIAL_MEMORY=4194304 \
+              -sTOTAL_STACK=262144 -sERROR_ON_UNDEFINED_SYMBOLS=1
+wasm: web/digitlens.wasm web/digitlens-nosimd.wasm
+web/digitlens.wasm: $(WASM_SRC) $(HDRS)
+	$(EMCC) $(WASM_FLAGS) -msimd128 $(WASM_SRC) -o build/digitlens-simd.raw.wasm
+	wasm-opt -O3 --enable-simd --strip-debug build/digitlens-simd.raw.wasm -o $@
+web/digitlens-nosimd.wasm: $(WASM_SRC) $(HDRS)
+	@mkdir -p build
+	$(EMCC) $(WASM_FLAGS) $(WASM_SRC) -o build/digitlens-nosimd.raw.wasm
+	wasm-opt -O3 --strip-debug build/digitlens-nosimd.raw.wasm -o $@
+
+# ---- set-up, data ------------------------------------------------------
+setup:
+	@bash tools/setup.sh
+data: data/mnist/.verified
+data/mnist/.verified: tools/fetch_mnist.sh
+	@bash tools/fetch_mnist.sh data/mnist
+
+# ---- tests -------------------------------------------------------------
+# One node --test run counts every test: tests/node/c.test.js runs the
+# cmocka binaries, the rest test the CLI, the wasm and the page.
+test: setup
+	@$(MAKE) --no-print-directory all data
+	node --test tests/node/ tests/browser/
+
+test-c: native
+	node --test tests/node/c.test.js
+
+train: build/digitlens data
+	build/digitlens train --out weights/seednet.safetensors
+
+demo: setup
+	@$(MAKE) --no-print-directory wasm
+	node tools/serve.mjs web $(PORT)
+
+clean:
+	rm -rf build web/digitlens.wasm web/digitlens-nosimd.wasm

@@ -1,0 +1,308 @@
+/* digitlens.h — Grad-CAM for handwritten digits: a small ConvNet, its
+ * gradients, and the maps that explain its class scores.
+ *
+ * The library has no main(), prints nothing and never exits: every fallible
+ * call returns a dl_status (DL_OK == 0) and dl_strerror() turns it into one
+ * line of text. Memory is the caller's: nothing here allocates except the
+ * functions marked [native], which are not part of the WASM build.
+ *
+ * USAGE
+ *
+ *   dl_model m;                         // plan the seed network
+ *   dl_model_plan(&m, dl_seednet, DL_SEEDNET_LAYERS, DL_SEEDNET_CAM_LAYER);
+ *   float params[DL_SEEDNET_PARAMS];    // or dl_model_alloc(&m) [native]
+ *   m.params = params;
+ *   dl_model_init_he(&m, seed);         // seeded He initialisation
+ *
+ *   dl_work w;                          // activations for a batch of B images
+ *   dl_work_alloc(&w, &m, B);           // [native]; or point into static buffers
+ *   dl_forward(&m, &w, x, B);           // x: (B,1,28,28) in 0..1
+ *   const float *y = dl_logits(&m, &w); // (B,10) pre-softmax class scores
+ *
+ *   dl_cam cam;                         // Grad-CAM, all ten classes, one forward
+ *   dl_gradcam(&m, &w, x, DL_ALL_CLASSES, &cam);
+ *   dl_cam_place(big, 280, 280, cam.maps[3]);     // map of class 3 on the input
+ *   dl_cam_normalize(disp, cam.maps[0], 10, DL_MAP_SIZE, 1); // shared scale
+ *
+ *   dl_preprocess(x, gray, width, height); // any grayscale image -> MNIST format
+ *
+ *   dl_tensor t[DL_MAX_TENSORS];        // weights <-> safetensors bytes
+ *   int n = dl_model_tensors(&m, m.params, t);
+ *   dl_st_load(buf, len, t, n, &meta);  dl_st_save(out, cap, &len, t, n, &meta);
+ *
+ *   dl_idx_images(buf, len, &imgs);     // MNIST IDX files (views into buf)
+ *   dl_idx_labels(buf, len, &labels);
+ *
+ * SHAPES are written (B, C, H, W) and stored row-major, NCHW, as PyTorch does.
+ */
+#ifndef DIGITLENS_H
+#define DIGITLENS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- status codes ------------------------------------------------------ */
+
+typedef enum {
+    DL_OK = 0,
+    DL_ERR_ARG,        /* invalid argument (size, index, NULL, NaN) */
+    DL_ERR_NOMEM,      /* out of memory */
+    DL_ERR_NOT_FOUND,  /* no such file */
+    DL_ERR_IS_DIR,     /* is a directory, not a file */
+    DL_ERR_IO,         /* read or write failed */
+    DL_ERR_EMPTY_FILE, /* file is empty */
+    DL_ERR_TRUNCATED,  /* file ends before the data it announces */
+    DL_ERR_HEADER_LEN, /* safetensors header length runs past the end */
+    DL_ERR_JSON,       /* safetensors header is not the JSON expected */
+    DL_ERR_DTYPE,      /* tensor dtype is not F32 or F16 */
+    DL_ERR_SHAPE,      /* tensor shape differs from the model's */
+    DL_ERR_OFFSETS,    /* tensor data offsets overlap or are out of range */
+    DL_ERR_MISSING,    /* a tensor the model needs is absent */
+    DL_ERR_NAN,        /* a value is NaN or infinite */
+    DL_ERR_MAGIC,      /* IDX magic number is wrong */
+    DL_ERR_DIMS,       /* IDX dimensions are not the expected ones */
+    DL_ERR_LABEL,      /* IDX label outside 0..9 */
+    DL_ERR_NOT_PNG,    /* not a PNG file */
+    DL_ERR_IMAGE_SIZE, /* image too small or too large */
+    DL_ERR_NO_INK,     /* image has no ink (blank, or ink everywhere) */
+    DL_ERR_DIVERGED,   /* training loss became NaN or infinite */
+    DL_ERR_COUNT
+} dl_status;
+
+/* One line, no trailing newline, never NULL. */
+const char *dl_strerror(int status);
+
+/* ---- the network ------------------------------------------------------- */
+
+enum {
+    DL_IN_C = 1, DL_IN_H = 28, DL_IN_W = 28, DL_IN_SIZE = 784,
+    DL_CLASSES = 10,
+    DL_MAP_H = 24, DL_MAP_W = 24, DL_MAP_SIZE = 576, /* Grad-CAM maps */
+    DL_MAX_CHANNELS = 64, /* largest channel count a CAM layer may have */
+    DL_MAX_LAYERS = 16,
+    DL_MAX_TENSORS = 2 * DL_MAX_LAYERS
+};
+
+typedef enum { DL_CONV, DL_RELU, DL_MAXPOOL, DL_FLATTEN, DL_DENSE } dl_kind;
+
+/* A layer as data: an architecture is an array of these. */
+typedef struct {
+    dl_kind kind;
+    const char *name; /* state_dict prefix: "conv" -> conv.weight, conv.bias */
+    int size;         /* CONV: filters; DENSE: outputs; MAXPOOL: window = stride */
+    int k;            /* CONV: kernel size (stride 1, no padding) */
+} dl_layer_spec;
+
+/* The seed network of DESIGN.md:
+ *   conv 12x5x5 -> relu (A) -> maxpool 2 -> flatten -> dense 1728->10 */
+enum { DL_SEEDNET_LAYERS = 5, DL_SEEDNET_CAM_LAYER = 1,
+       DL_SEEDNET_PARAMS = 12 * 25 + 12 + 10 * 1728 + 10 };
+extern const dl_layer_spec dl_seednet[DL_SEEDNET_LAYERS];
+
+typedef struct {
+    dl_layer_spec spec;
+    int in_c, in_h, in_w;      /* input shape of one image */
+    int out_c, out_h, out_w;   /* output shape of one image */
+    size_t in_size, out_size;  /* floats per image */
+    size_t w_off, n_w;         /* weight: params[w_off .. w_off+n_w) */
+    size_t b_off, n_b;         /* bias */
+    size_t act_off;            /* output: w->acts + act_off*cap, (cap, out_size) */
+    size_t idx_off;            /* MAXPOOL argmax: w->argmax + idx_off*cap */
+} dl_layer;
+
+typedef struct {
+    int n_layers;
+    dl_layer layers[DL_MAX_LAYERS];
+    int cam_layer;      /* index of the layer whose output A Grad-CAM reads */
+    size_t n_params;    /* floats in params (and in a gradient buffer) */
+    size_t n_acts;      /* activation floats per image, input included */
+    size_t n_idx;       /* argmax ints per image */
+    float *params;      /* (n_params) weights and biases, layer by layer; caller's */
+    char tensor_names[DL_MAX_TENSORS][48]; /* "conv.weight", ... */
+} dl_model;
+
+/* Compute shapes and offsets for a 1x28x28 input; the last layer must be
+ * DENSE with 10 outputs and the CAM layer's output must be K x 24 x 24 with
+ * K <= DL_MAX_CHANNELS. Sets m->params to NULL. */
+int dl_model_plan(dl_model *m, const dl_layer_spec *spec, int n_layers, int cam_layer);
+/* Seeded He-normal weights (std sqrt(2/fan_in)), zero biases. */
+int dl_model_init_he(dl_model *m, uint64_t seed);
+/* [native] calloc m->params / free it. */
+int dl_model_alloc(dl_model *m);
+void dl_model_free(dl_model *m);
+
+/* Activations and their gradients for up to `cap` images. */
+typedef struct {
+    int cap;
+    float *acts;     /* (n_acts * cap): input (cap,784), then per layer (cap, out_size) */
+    float *dacts;    /* (n_acts * cap): gradients, same layout */
+    int32_t *argmax; /* (n_idx * cap) */
+} dl_work;
+
+int dl_work_alloc(dl_work *w, const dl_model *m, int cap); /* [native] */
+void dl_work_free(dl_work *w);                             /* [native] */
+
+/* Forward pass for B images x (B,1,28,28). Copies x into the work. */
+int dl_forward(const dl_model *m, dl_work *w, const float *x, int B);
+/* Output of layer i for the last forward (B, out_size); i == -1 is the input. */
+float *dl_layer_out(const dl_model *m, const dl_work *w, int i);
+float *dl_layer_grad(const dl_model *m, const dl_work *w, int i);
+const float *dl_logits(const dl_model *m, const dl_work *w); /* (B,10) */
+
+/* Backward from dlogits (B,10). Fills dl_layer_grad(i) for every i >= stop
+ * (stop = -1: the input's gradient too). With grads == NULL it stops there
+ * (Grad-CAM: stop = cam_layer); with grads != NULL it goes on through every
+ * layer and ADDS the parameter gradients to grads (n_params). */
+int dl_backward(const dl_model *m, dl_work *w, const float *dlogits, int B,
+                int stop, float *grads);
+
+/* Softmax cross-entropy, mean over B. probs, dlogits (B,10) may be NULL.
+ * dlogits = (softmax(logits) - onehot(label)) / B. Returns the mean loss. */
+float dl_softmax_xent(float *probs, float *dlogits, const float *logits,
+                      const uint8_t *labels, int B);
+void dl_softmax(float *probs, const float *logits, int n);
+
+/* ---- layers: pure forward/backward pairs, raw pointers, no allocation --
+ * Backward ADDS into dinp/dw/db; any of them may be NULL when not needed. */
+void dl_conv_forward(float *out, const float *inp, const float *w, const float *b,
+                     int B, int C, int H, int W, int OC, int K);
+void dl_conv_backward(float *dinp, float *dw, float *db, const float *dout,
+                      const float *inp, const float *w,
+                      int B, int C, int H, int W, int OC, int K);
+void dl_relu_forward(float *out, const float *inp, size_t n);
+void dl_relu_backward(float *dinp, const float *dout, const float *out, size_t n);
+void dl_maxpool_forward(float *out, int32_t *argmax, const float *inp,
+                        int B, int C, int H, int W, int P);
+void dl_maxpool_backward(float *dinp, const float *dout, const int32_t *argmax,
+                         int B, int C, int H, int W, int P);
+void dl_dense_forward(float *out, const float *inp, const float *w, const float *b,
+                      int B, int IN, int OUT);
+void dl_dense_backward(float *dinp, float *dw, float *db, const float *dout,
+                       const float *inp, const float *w, int B, int IN, int OUT);
+
+/* ---- optimisers: one flat loop over the whole parameter block ---------- */
+
+typedef struct {
+    float lr, beta1, beta2, eps;
+    int64_t t;        /* steps taken */
+    float *m, *v;     /* (n) moment estimates, caller's memory, start at 0 */
+} dl_adam;
+void dl_adam_step(dl_adam *a, float *params, const float *grads, size_t n);
+/* SGD with momentum (mom = 0: plain). vel (n) may be NULL when mom == 0. */
+void dl_sgd_step(float *params, const float *grads, float *vel, size_t n,
+                 float lr, float mom);
+
+/* ---- randomness: seeded, portable (splitmix64) ------------------------- */
+
+uint64_t dl_rand_u64(uint64_t *state);
+float dl_rand_uniform(uint64_t *state); /* [0, 1) */
+float dl_rand_normal(uint64_t *state);  /* N(0, 1) */
+
+/* ---- Grad-CAM ----------------------------------------------------------
+ *   y^c      the pre-softmax logit of class c
+ *   A_k      the k-th channel of the CAM layer's output (ReLU'd conv), 24x24
+ *   alpha_k^c = (1/Z) sum_ij dy^c/dA_k[i][j],   Z = 24*24
+ *   L^c      = ReLU(sum_k alpha_k^c A_k)        raw, unnormalised, 24x24
+ * All classes asked for come from one forward pass and one cheap backward
+ * each, stopped at A. Max-pool ties route to the first maximum (row-major). */
+
+#define DL_ALL_CLASSES 0x3FFu
+
+typedef struct {
+    int digit;                              /* argmax of logits */
+    float logits[DL_CLASSES], probs[DL_CLASSES];
+    unsigned classes;                       /* bit c set: maps[c], alpha[c] filled */
+    float alpha[DL_CLASSES][DL_MAX_CHANNELS]; /* (10, K) */
+    float maps[DL_CLASSES][DL_MAP_SIZE];    /* (10, 24, 24) raw maps */
+} dl_cam;
+
+/* w must hold at least one image. Classes not in the mask are zeroed. */
+int dl_gradcam(const dl_model *m, dl_work *w, const float *x, unsigned classes,
+               dl_cam *out);
+
+/* Placement: map cell (i,j) is the receptive-field centre of input pixel
+ * (i+2, j+2). The 24x24 map is padded with a 2-cell zero border to 28x28,
+ * then resized bilinearly with the half-pixel convention to out_h x out_w:
+ * src = (dst + 0.5) * 28 / out - 0.5, clamped to the edge. */
+int dl_cam_place(float *out, int out_h, int out_w, const float *map);
+
+/* Display normalisation of n maps of `size` values: (v - min) / (max - min),
+ * per map (shared = 0) or over all n maps (shared = 1). A map whose range is
+ * zero (all zero, constant) becomes all zeros; never NaN. in may equal out. */
+void dl_cam_normalize(float *out, const float *in, int n, int size, int shared);
+
+typedef enum { DL_VIRIDIS = 0, DL_INFERNO = 1 } dl_colormap;
+/* t in 0..1 (clamped; NaN -> 0) to 8-bit RGB. */
+void dl_colormap_rgb(uint8_t rgb[3], float t, dl_colormap cmap);
+
+/* ---- preprocessing -----------------------------------------------------
+ * Any grayscale image (0 = black, 255 = white; width x height, row-major)
+ * to MNIST format (28x28, 0..1, white ink on black), as LeCun describes:
+ * polarity read from the border (the paper is the border's majority), the
+ * ink's bounding box scaled to fit 20x20 keeping aspect ratio with
+ * area-averaging, then shifted so the centre of mass lies at (14,14) in
+ * pixel-edge coordinates (the centre of the 28x28 field).
+ * DL_ERR_NO_INK for an image without ink; DL_ERR_IMAGE_SIZE when a side
+ * is < 1 or > DL_MAX_SIDE. */
+enum { DL_MAX_SIDE = 8192 };
+int dl_preprocess(float *out, const uint8_t *gray, int width, int height);
+/* RGBA (canvas ImageData) -> gray, alpha composited over white. */
+void dl_rgba_to_gray(uint8_t *gray, const uint8_t *rgba, size_t n_pixels);
+
+/* ---- safetensors ------------------------------------------------------- */
+
+typedef struct {
+    const char *name;  /* "conv.weight" */
+    int ndim;
+    int shape[4];
+    float *data;       /* load: destination; save: source */
+} dl_tensor;
+
+enum { DL_META_MAX = 16, DL_META_KEY = 32, DL_META_VAL = 256 };
+typedef struct {
+    int n;
+    char key[DL_META_MAX][DL_META_KEY];
+    char val[DL_META_MAX][DL_META_VAL];
+} dl_meta;
+
+/* Fill t with the model's tensors over `params` (PyTorch names and shapes:
+ * conv.weight [12,1,5,5], conv.bias [12], fc.weight [10,1728], fc.bias [10]).
+ * Returns the count. */
+int dl_model_tensors(const dl_model *m, float *params, dl_tensor *t);
+
+/* Load the n tensors named in t (shapes must match) from a safetensors
+ * buffer; F32 and F16 are read. Extra tensors in the file are ignored.
+ * meta may be NULL. Nothing is written to t[].data unless all is valid. */
+int dl_st_load(const uint8_t *buf, size_t len, dl_tensor *t, int n, dl_meta *meta);
+/* Serialise as F32, tensors in the given order, header padded with spaces
+ * to 8 bytes. *len gets the size; with out == NULL only the size is computed. */
+int dl_st_save(uint8_t *out, size_t cap, size_t *len, const dl_tensor *t, int n,
+               const dl_meta *meta);
+int dl_meta_set(dl_meta *meta, const char *key, const char *val);
+const char *dl_meta_get(const dl_meta *meta, const char *key); /* NULL if absent */
+
+/* ---- MNIST IDX files (views into the caller's buffer) ------------------ */
+
+typedef struct { int count, rows, cols; const uint8_t *pixels; } dl_idx_imgs;
+typedef struct { int count; const uint8_t *labels; } dl_idx_lbls;
+/* magic 0x00000803, rows = cols = 28, count >= 1 */
+int dl_idx_images(const uint8_t *buf, size_t len, dl_idx_imgs *out);
+/* magic 0x00000801, every label in 0..9 */
+int dl_idx_labels(const uint8_t *buf, size_t len, dl_idx_lbls *out);
+
+/* ---- files [native] ---------------------------------------------------- */
+
+/* Read a whole file (malloc'd, free() it). */
+int dl_read_file(const char *path, uint8_t **buf, size_t *len);
+/* Write atomically: path.tmp, fsync, rename. The old file stays intact
+ * until the new one is complete. */
+int dl_write_file_atomic(const char *path, const uint8_t *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DIGITLENS_H */

@@ -1,0 +1,529 @@
+/* net.c — the layers (forward/backward pairs), the model as a list of
+ * layers, softmax cross-entropy, Adam and SGD, seeded randomness.
+ *
+ * Layout: NCHW, row-major. A batch of B images of a layer's output is one
+ * block (B, out_size). Backward functions restate the forward they invert
+ * and ADD into their outputs, so the caller zeroes once per pass.
+ */
+#include "digitlens.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const dl_layer_spec dl_seednet[DL_SEEDNET_LAYERS] = {
+    { DL_CONV,    "conv",    12, 5 }, /* 1x28x28 -> 12x24x24 */
+    { DL_RELU,    "relu",     0, 0 }, /* A: the maps Grad-CAM reads */
+    { DL_MAXPOOL, "pool",     2, 0 }, /* -> 12x12x12 */
+    { DL_FLATTEN, "flatten",  0, 0 }, /* -> 1728, (C,H,W) order */
+    { DL_DENSE,   "fc",      10, 0 }, /* -> 10 logits */
+};
+
+/* ---- layers ------------------------------------------------------------ */
+
+/* out[b,o,y,x] = bias[o] + sum_{c,i,j} w[o,c,i,j] * inp[b,c,y+i,x+j]
+ * inp (B,C,H,W), w (OC,C,K,K), bias (OC), out (B,OC,H-K+1,W-K+1) */
+void dl_conv_forward(float *out, const float *inp, const float *w, const float *bias,
+                     int B, int C, int H, int W, int OC, int K)
+{
+    int OH = H - K + 1, OW = W - K + 1;
+    for (int b = 0; b < B; b++) {
+        const float *ib = inp + (size_t)b * C * H * W;
+        for (int o = 0; o < OC; o++) {
+            float *ob = out + ((size_t)b * OC + o) * OH * OW;
+            for (int p = 0; p < OH * OW; p++) ob[p] = bias[o];
+            /* Sum over (c,i,j) outermost so the inner loop runs along a row of
+             * the output with one weight: contiguous, and it vectorises. */
+            for (int c = 0; c < C; c++)
+                for (int i = 0; i < K; i++)
+                    for (int j = 0; j < K; j++) {
+                        float wv = w[((o * C + c) * K + i) * K + j];
+                        const float *ip = ib + ((size_t)c * H + i) * W + j;
+                        for (int y = 0; y < OH; y++)
+                            for (int x = 0; x < OW; x++)
+                                ob[y * OW + x] += wv * ip[y * W + x];
+                    }
+        }
+    }
+}
+
+/* from out[b,o,y,x] = bias[o] + sum w[o,c,i,j] * inp[b,c,y+i,x+j]:
+ *   dw[o,c,i,j] += sum_{b,y,x} dout[b,o,y,x] * inp[b,c,y+i,x+j]
+ *   dbias[o]    += sum_{b,y,x} dout[b,o,y,x]
+ *   dinp[b,c,y+i,x+j] += w[o,c,i,j] * dout[b,o,y,x] */
+void dl_conv_backward(float *dinp, float *dw, float *dbias, const float *dout,
+                      const float *inp, const float *w,
+                      int B, int C, int H, int W, int OC, int K)
+{
+    int OH = H - K + 1, OW = W - K + 1;
+    for (int b = 0; b < B; b++) {
+        const float *ib = inp + (size_t)b * C * H * W;
+        float *dib = dinp ? dinp + (size_t)b * C * H * W : NULL;
+        for (int o = 0; o < OC; o++) {
+            const float *db = dout + ((size_t)b * OC + o) * OH * OW;
+            if (dbias) {
+                float s = 0.0f;
+                for (int p = 0; p < OH * OW; p++) s += db[p];
+                dbias[o] += s;
+            }
+            for (int c = 0; c < C; c++)
+                for (int i = 0; i < K; i++)
+                    for (int j = 0; j < K; j++) {
+                        size_t wi = ((size_t)(o * C + c) * K + i) * K + j;
+                        size_t io = ((size_t)c * H + i) * W + j;
+                        if (dw) {
+                            float s = 0.0f;
+                            for (int y = 0; y < OH; y++)
+                                for (int x = 0; x < OW; x++)
+                                    s += db[y * OW + x] * ib[io + y * W + x];
+                            dw[wi] += s;
+                        }
+                        if (dib) {
+                            float wv = w[wi];
+                            for (int y = 0; y < OH; y++)
+                                for (int x = 0; x < OW; x++)
+                                    dib[io + y * W + x] += wv * db[y * OW + x];
+                        }
+                    }
+        }
+    }
+}
+
+/* out = max(inp, 0) */
+void dl_relu_forward(float *out, const float *inp, size_t n)
+{
+    for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
+}
+
+/* from out = max(inp, 0): dinp += dout where out > 0 (the subgradient at 0 is 0) */
+void dl_relu_backward(float *dinp, const float *dout, const float *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (out[i] > 0.0f) dinp[i] += dout[i];
+}
+
+/* out[b,c,y,x] = max over the PxP window at (P*y, P*x); argmax keeps the flat
+ * index into inp of the FIRST maximum in row-major window order (PyTorch's
+ * rule). After a ReLU a window of four zeros is common: this choice decides
+ * which zero gets the gradient, and so Grad-CAM's alpha.
+ * inp (B,C,H,W), out/argmax (B,C,H/P,W/P) */
+void dl_maxpool_forward(float *out, int32_t *argmax, const float *inp,
+                        int B, int C, int H, int W, int P)
+{
+    int OH = H / P, OW = W / P;
+    for (int bc = 0; bc < B * C; bc++) {
+        const float *ip = inp + (size_t)bc * H * W;
+        float *op = out + (size_t)bc * OH * OW;
+        int32_t *ap = argmax + (size_t)bc * OH * OW;
+        for (int y = 0; y < OH; y++)
+            for (int x = 0; x < OW; x++) {
+                int best = (P * y) * W + P * x;
+                for (int i = 0; i < P; i++)
+                    for (int j = 0; j < P; j++) {
+                        int k = (P * y + i) * W + P * x + j;
+                        if (ip[k] > ip[best]) best = k;
+                    }
+                op[y * OW + x] = ip[best];
+                ap[y * OW + x] = best + bc * H * W;
+            }
+    }
+}
+
+/* from out = inp[argmax]: dinp[argmax] += dout */
+void dl_maxpool_backward(float *dinp, const float *dout, const int32_t *argmax,
+                         int B, int C, int H, int W, int P)
+{
+    size_t n = (size_t)B * C * (H / P) * (W / P);
+    for (size_t i = 0; i < n; i++) dinp[argmax[i]] += dout[i];
+}
+
+/* out[b,o] = bias[o] + sum_i w[o,i] * inp[b,i]
+ * inp (B,IN), w (OUT,IN) as torch.nn.Linear, out (B,OUT) */
+void dl_dense_forward(float *out, const float *inp, const float *w, const float *bias,
+                      int B, int IN, int OUT)
+{
+    for (int b = 0; b < B; b++) {
+        const float *x = inp + (size_t)b * IN;
+        for (int o = 0; o < OUT; o++) {
+            const float *wr = w + (size_t)o * IN;
+            /* Four partial sums: the same order in every build (native, WASM,
+             * SIMD or not), and no single long dependency chain. */
+            float s[4] = { 0, 0, 0, 0 };
+            int i = 0;
+            for (; i + 4 <= IN; i += 4)
+                for (int l = 0; l < 4; l++) s[l] += wr[i + l] * x[i + l];
+            for (; i < IN; i++) s[0] += wr[i] * x[i];
+            out[(size_t)b * OUT + o] = bias[o] + ((s[0] + s[1]) + (s[2] + s[3]));
+        }
+    }
+}
+
+/* from out[b,o] = bias[o] + sum_i w[o,i] * inp[b,i]:
+ *   dinp[b,i] += sum_o w[o,i] * dout[b,o]
+ *   dw[o,i]   += sum_b dout[b,o] * inp[b,i]
+ *   dbias[o]  += sum_b dout[b,o] */
+void dl_dense_backward(float *dinp, float *dw, float *dbias, const float *dout,
+                       const float *inp, const float *w, int B, int IN, int OUT)
+{
+    for (int b = 0; b < B; b++) {
+        const float *x = inp + (size_t)b * IN;
+        const float *g = dout + (size_t)b * OUT;
+        float *dx = dinp ? dinp + (size_t)b * IN : NULL;
+        for (int o = 0; o < OUT; o++) {
+            float go = g[o];
+            const float *wr = w + (size_t)o * IN;
+            if (dbias) dbias[o] += go;
+            if (dw) {
+                float *dwr = dw + (size_t)o * IN;
+                for (int i = 0; i < IN; i++) dwr[i] += go * x[i];
+            }
+            if (dx)
+                for (int i = 0; i < IN; i++) dx[i] += go * wr[i];
+        }
+    }
+}
+
+void dl_softmax(float *probs, const float *logits, int n)
+{
+    float mx = logits[0], sum = 0.0f;
+    for (int i = 1; i < n; i++) if (logits[i] > mx) mx = logits[i];
+    for (int i = 0; i < n; i++) sum += (probs[i] = expf(logits[i] - mx));
+    for (int i = 0; i < n; i++) probs[i] /= sum;
+}
+
+/* loss = mean_b -log softmax(logits[b])[label[b]]
+ * dlogits[b,c] = (softmax(logits[b])[c] - [c == label[b]]) / B */
+float dl_softmax_xent(float *probs, float *dlogits, const float *logits,
+                      const uint8_t *labels, int B)
+{
+    double loss = 0.0;
+    for (int b = 0; b < B; b++) {
+        float p[DL_CLASSES];
+        const float *z = logits + (size_t)b * DL_CLASSES;
+        dl_softmax(p, z, DL_CLASSES);
+        /* log p = z - logsumexp(z), computed stably rather than log(p). */
+        float mx = z[0], sum = 0.0f;
+        for (int c = 1; c < DL_CLASSES; c++) if (z[c] > mx) mx = z[c];
+        for (int c = 0; c < DL_CLASSES; c++) sum += expf(z[c] - mx);
+        loss += (double)(mx + logf(sum) - z[labels[b]]);
+        for (int c = 0; c < DL_CLASSES; c++) {
+            if (probs) probs[(size_t)b * DL_CLASSES + c] = p[c];
+            if (dlogits)
+                dlogits[(size_t)b * DL_CLASSES + c] =
+                    (p[c] - (c == labels[b] ? 1.0f : 0.0f)) / (float)B;
+        }
+    }
+    return (float)(loss / B);
+}
+
+/* ---- model ------------------------------------------------------------- */
+
+/* dst = a + b; the caller has checked the length (no snprintf: it would
+ * bring printf's weight into the WASM build). */
+static void join_name(char *dst, const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    memcpy(dst, a, na);
+    memcpy(dst + na, b, nb + 1);
+}
+
+int dl_model_plan(dl_model *m, const dl_layer_spec *spec, int n_layers, int cam_layer)
+{
+    if (!m || !spec || n_layers < 1 || n_layers > DL_MAX_LAYERS ||
+        cam_layer < 0 || cam_layer >= n_layers)
+        return DL_ERR_ARG;
+    memset(m, 0, sizeof *m);
+    int c = DL_IN_C, h = DL_IN_H, w = DL_IN_W;
+    size_t np = 0, na = DL_IN_SIZE, ni = 0;
+    int nt = 0;
+    for (int i = 0; i < n_layers; i++) {
+        dl_layer *L = &m->layers[i];
+        L->spec = spec[i];
+        L->in_c = c; L->in_h = h; L->in_w = w;
+        switch (spec[i].kind) {
+        case DL_CONV:
+            if (spec[i].size < 1 || spec[i].k < 1 || spec[i].k > h || spec[i].k > w)
+                return DL_ERR_ARG;
+            L->n_w = (size_t)spec[i].size * c * spec[i].k * spec[i].k;
+            L->n_b = (size_t)spec[i].size;
+            c = spec[i].size; h = h - spec[i].k + 1; w = w - spec[i].k + 1;
+            break;
+        case DL_MAXPOOL:
+            if (spec[i].size < 1 || spec[i].size > h || spec[i].size > w)
+                return DL_ERR_ARG;
+            h /= spec[i].size; w /= spec[i].size;
+            L->idx_off = ni;
+            ni += (size_t)c * h * w;
+            break;
+        case DL_DENSE:
+            if (spec[i].size < 1) return DL_ERR_ARG;
+            L->n_w = (size_t)spec[i].size * c * h * w;
+            L->n_b = (size_t)spec[i].size;
+            c = spec[i].size; h = 1; w = 1;
+            break;
+        case DL_FLATTEN:
+            c = c * h * w; h = 1; w = 1;
+            break;
+        case DL_RELU:
+            break;
+        default:
+            return DL_ERR_ARG;
+        }
+        L->out_c = c; L->out_h = h; L->out_w = w;
+        L->in_size = (size_t)L->in_c * L->in_h * L->in_w;
+        L->out_size = (size_t)c * h * w;
+        L->w_off = np; np += L->n_w;
+        L->b_off = np; np += L->n_b;
+        /* Flatten only renames its input: it shares the input's block. */
+        if (spec[i].kind == DL_FLATTEN) {
+            L->act_off = i > 0 ? m->layers[i - 1].act_off : 0;
+        } else {
+            L->act_off = na;
+            na += L->out_size;
+        }
+        if (L->n_w) {
+            if (!spec[i].name || strlen(spec[i].name) > 40) return DL_ERR_ARG;
+            join_name(m->tensor_names[nt++], spec[i].name, ".weight");
+            join_name(m->tensor_names[nt++], spec[i].name, ".bias");
+        }
+    }
+    const dl_layer *last = &m->layers[n_layers - 1];
+    const dl_layer *cam = &m->layers[cam_layer];
+    if (last->spec.kind != DL_DENSE || last->out_size != DL_CLASSES ||
+        cam->out_h != DL_MAP_H || cam->out_w != DL_MAP_W ||
+        cam->out_c > DL_MAX_CHANNELS)
+        return DL_ERR_ARG;
+    m->n_layers = n_layers;
+    m->cam_layer = cam_layer;
+    m->n_params = np;
+    m->n_acts = na;
+    m->n_idx = ni;
+    m->params = NULL;
+    return DL_OK;
+}
+
+int dl_model_init_he(dl_model *m, uint64_t seed)
+{
+    if (!m || !m->params) return DL_ERR_ARG;
+    uint64_t rng = seed;
+    for (int i = 0; i < m->n_layers; i++) {
+        const dl_layer *L = &m->layers[i];
+        if (!L->n_w) continue;
+        /* He: Var(w) = 2 / fan_in keeps the ReLU activations' scale. */
+        float std = sqrtf(2.0f / (float)(L->n_w / L->n_b));
+        for (size_t k = 0; k < L->n_w; k++)
+            m->params[L->w_off + k] = std * dl_rand_normal(&rng);
+        memset(m->params + L->b_off, 0, L->n_b * sizeof(float));
+    }
+    return DL_OK;
+}
+
+int dl_model_tensors(const dl_model *m, float *params, dl_tensor *t)
+{
+    int n = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        const dl_layer *L = &m->layers[i];
+        if (!L->n_w) continue;
+        dl_tensor *tw = &t[n], *tb = &t[n + 1];
+        memset(tw, 0, sizeof *tw);
+        memset(tb, 0, sizeof *tb);
+        tw->name = m->tensor_names[n];
+        tb->name = m->tensor_names[n + 1];
+        tw->data = params + L->w_off;
+        tb->data = params + L->b_off;
+        if (L->spec.kind == DL_CONV) {         /* (OC, C, K, K) */
+            tw->ndim = 4;
+            tw->shape[0] = L->out_c; tw->shape[1] = L->in_c;
+            tw->shape[2] = tw->shape[3] = L->spec.k;
+        } else {                               /* (OUT, IN) */
+            tw->ndim = 2;
+            tw->shape[0] = (int)L->out_size; tw->shape[1] = (int)L->in_size;
+        }
+        tb->ndim = 1;
+        tb->shape[0] = (int)L->n_b;
+        n += 2;
+    }
+    return n;
+}
+
+#ifndef __EMSCRIPTEN__
+int dl_model_alloc(dl_model *m)
+{
+    m->params = calloc(m->n_params, sizeof(float));
+    return m->params ? DL_OK : DL_ERR_NOMEM;
+}
+
+void dl_model_free(dl_model *m)
+{
+    free(m->params);
+    m->params = NULL;
+}
+
+int dl_work_alloc(dl_work *w, const dl_model *m, int cap)
+{
+    memset(w, 0, sizeof *w);
+    if (cap < 1) return DL_ERR_ARG;
+    w->cap = cap;
+    w->acts = calloc(m->n_acts * cap, sizeof(float));
+    w->dacts = calloc(m->n_acts * cap, sizeof(float));
+    w->argmax = calloc(m->n_idx * cap + 1, sizeof(int32_t));
+    if (!w->acts || !w->dacts || !w->argmax) {
+        dl_work_free(w);
+        return DL_ERR_NOMEM;
+    }
+    return DL_OK;
+}
+
+void dl_work_free(dl_work *w)
+{
+    free(w->acts);
+    free(w->dacts);
+    free(w->argmax);
+    memset(w, 0, sizeof *w);
+}
+#endif
+
+float *dl_layer_out(const dl_model *m, const dl_work *w, int i)
+{
+    return w->acts + (i < 0 ? 0 : m->layers[i].act_off * w->cap);
+}
+
+float *dl_layer_grad(const dl_model *m, const dl_work *w, int i)
+{
+    return w->dacts + (i < 0 ? 0 : m->layers[i].act_off * w->cap);
+}
+
+const float *dl_logits(const dl_model *m, const dl_work *w)
+{
+    return dl_layer_out(m, w, m->n_layers - 1);
+}
+
+int dl_forward(const dl_model *m, dl_work *w, const float *x, int B)
+{
+    if (!m || !m->params || !w || !x || B < 1 || B > w->cap) return DL_ERR_ARG;
+    memcpy(w->acts, x, (size_t)B * DL_IN_SIZE * sizeof(float));
+    for (int i = 0; i < m->n_layers; i++) {
+        const dl_layer *L = &m->layers[i];
+        const float *in = dl_layer_out(m, w, i - 1);
+        float *out = dl_layer_out(m, w, i);
+        const float *p = m->params;
+        switch (L->spec.kind) {
+        case DL_CONV:
+            dl_conv_forward(out, in, p + L->w_off, p + L->b_off, B,
+                            L->in_c, L->in_h, L->in_w, L->out_c, L->spec.k);
+            break;
+        case DL_RELU:
+            dl_relu_forward(out, in, (size_t)B * L->out_size);
+            break;
+        case DL_MAXPOOL:
+            dl_maxpool_forward(out, w->argmax + L->idx_off * w->cap, in, B,
+                               L->in_c, L->in_h, L->in_w, L->spec.size);
+            break;
+        case DL_DENSE:
+            dl_dense_forward(out, in, p + L->w_off, p + L->b_off, B,
+                             (int)L->in_size, (int)L->out_size);
+            break;
+        case DL_FLATTEN:
+            break; /* shares its input's block */
+        }
+    }
+    return DL_OK;
+}
+
+int dl_backward(const dl_model *m, dl_work *w, const float *dlogits, int B,
+                int stop, float *grads)
+{
+    if (!m || !w || !dlogits || B < 1 || B > w->cap ||
+        stop < -1 || stop >= m->n_layers)
+        return DL_ERR_ARG;
+    /* Zero the gradient blocks this pass will accumulate into. */
+    for (int i = stop; i < m->n_layers; i++) {
+        size_t n = (size_t)B * (i < 0 ? DL_IN_SIZE : m->layers[i].out_size);
+        memset(dl_layer_grad(m, w, i), 0, n * sizeof(float));
+    }
+    memcpy(dl_layer_grad(m, w, m->n_layers - 1), dlogits,
+           (size_t)B * DL_CLASSES * sizeof(float));
+    int lowest = grads ? 0 : stop + 1;
+    for (int i = m->n_layers - 1; i >= lowest; i--) {
+        const dl_layer *L = &m->layers[i];
+        const float *in = dl_layer_out(m, w, i - 1);
+        const float *out = dl_layer_out(m, w, i);
+        const float *dout = dl_layer_grad(m, w, i);
+        float *din = i - 1 >= stop ? dl_layer_grad(m, w, i - 1) : NULL;
+        const float *p = m->params;
+        float *dw = grads ? grads + L->w_off : NULL;
+        float *db = grads ? grads + L->b_off : NULL;
+        switch (L->spec.kind) {
+        case DL_CONV:
+            dl_conv_backward(din, dw, db, dout, in, p + L->w_off, B,
+                             L->in_c, L->in_h, L->in_w, L->out_c, L->spec.k);
+            break;
+        case DL_RELU:
+            if (din) dl_relu_backward(din, dout, out, (size_t)B * L->out_size);
+            break;
+        case DL_MAXPOOL:
+            if (din)
+                dl_maxpool_backward(din, dout, w->argmax + L->idx_off * w->cap, B,
+                                    L->in_c, L->in_h, L->in_w, L->spec.size);
+            break;
+        case DL_DENSE:
+            dl_dense_backward(din, dw, db, dout, in, p + L->w_off, B,
+                              (int)L->in_size, (int)L->out_size);
+            break;
+        case DL_FLATTEN:
+            break; /* its gradient block is its input's */
+        }
+    }
+    return DL_OK;
+}
+
+/* ---- optimisers -------------------------------------------------------- */
+
+/* m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2
+ * p -= lr * m_hat / (sqrt(v_hat) + eps),  x_hat = x / (1 - b^t) */
+void dl_adam_step(dl_adam *a, float *params, const float *grads, size_t n)
+{
+    a->t++;
+    float c1 = 1.0f - powf(a->beta1, (float)a->t);
+    float c2 = 1.0f - powf(a->beta2, (float)a->t);
+    for (size_t i = 0; i < n; i++) {
+        float g = grads[i];
+        a->m[i] = a->beta1 * a->m[i] + (1.0f - a->beta1) * g;
+        a->v[i] = a->beta2 * a->v[i] + (1.0f - a->beta2) * g * g;
+        params[i] -= a->lr * (a->m[i] / c1) / (sqrtf(a->v[i] / c2) + a->eps);
+    }
+}
+
+/* vel = mom * vel + g;  p -= lr * vel */
+void dl_sgd_step(float *params, const float *grads, float *vel, size_t n,
+                 float lr, float mom)
+{
+    for (size_t i = 0; i < n; i++) {
+        float g = grads[i];
+        if (vel) g = vel[i] = mom * vel[i] + g;
+        params[i] -= lr * g;
+    }
+}
+
+/* ---- randomness -------------------------------------------------------- */
+
+/* splitmix64 (Steele, Lea, Flood 2014): one 64-bit state, portable. */
+uint64_t dl_rand_u64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+float dl_rand_uniform(uint64_t *state)
+{
+    return (float)(dl_rand_u64(state) >> 40) * (1.0f / 16777216.0f);
+}
+
+/* Box-Muller; 1 - u keeps the log away from 0. */
+float dl_rand_normal(uint64_t *state)
+{
+    float u1 = 1.0f - dl_rand_uniform(state), u2 = dl_rand_uniform(state);
+    return sqrtf(-2.0f * logf(u1)) * cosf(6.28318530718f * u2);
+}

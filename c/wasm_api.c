@@ -1,0 +1,327 @@
+/* wasm_api.c — the only file with exports: the boundary between the page's
+ * JavaScript (web/digitlens.js) and the library.
+ *
+ * All memory is static and sized from the constants below: no malloc, no
+ * memory growth (growth would detach every JS view of the memory). JS writes
+ * into a buffer whose address and capacity it asks for, calls an export, and
+ * reads the result from another buffer. Every call that can fail returns a
+ * dl_status (0 = ok); dl_last_error() then points at a NUL-terminated
+ * message that says which call failed and why. Arguments are never trusted:
+ * sizes, class indices, masks and pixel values are all checked.
+ *
+ * EXPORTS (all prefixed dl_)
+ *
+ *   weights
+ *     dl_weights_buf()  -> u8*   copy a safetensors file here (JS side)
+ *     dl_weights_cap()  -> int   its capacity in bytes (DL_WASM_WEIGHTS_CAP)
+ *     dl_load_weights(len)       parse len bytes of it into the model; on
+ *                                failure the previous weights stay in place
+ *     dl_weights_loaded() -> 0/1
+ *   the 28x28 input (MNIST scale: 0..1, white ink on black, row-major)
+ *     dl_input_buf()    -> f32*  784 floats
+ *   preprocessing (any drawing -> the 28x28 input)
+ *     dl_image_buf()    -> u8*   RGBA (4 bytes/pixel) or gray (1 byte/pixel)
+ *     dl_image_max_side() -> int width and height are each at most this
+ *     dl_preprocess_rgba(w, h)   canvas ImageData -> dl_input_buf
+ *     dl_preprocess_gray(w, h)   0 = black .. 255 = white -> dl_input_buf
+ *   inference (reads dl_input_buf, writes the result below)
+ *     dl_classify()              forward pass only: digit, logits, probs
+ *     dl_explain(mask)           Grad-CAM for the classes in mask (bit c =
+ *                                class c; 0x3FF = all ten), one forward
+ *     dl_result_digit() -> int   argmax of the logits
+ *     dl_result_logits() -> f32* 10 pre-softmax class scores
+ *     dl_result_probs()  -> f32* 10 softmax probabilities
+ *     dl_result_maps()   -> f32* (10, 24, 24) raw Grad-CAM maps; JS may write
+ *                                maps here too before calling dl_heat
+ *   display (from dl_result_maps)
+ *     dl_heat(cls, w, h, cmap, flags, mask)  normalise, place (dl_cam_place)
+ *                                and colour the map of class cls into w x h
+ *                                RGBA; cmap 0 viridis, 1 inferno. flags:
+ *                                DL_HEAT_SHARED (bit 0) one scale over the
+ *                                classes in mask (0 = all ten), else per map;
+ *                                DL_HEAT_ALPHA (bit 1) alpha = value, else 255
+ *     dl_place(cls, w, h)        the raw map of cls placed at w x h (floats)
+ *     dl_heat_buf()  -> u8*      w*h*4 bytes of the last dl_heat
+ *     dl_place_buf() -> f32*     w*h floats of the last dl_heat / dl_place
+ *     dl_heat_max_side() -> int  w and h are each at most this
+ *   errors
+ *     dl_last_error() -> char*   message of the last failure ("" if none)
+ *
+ * Build: see the Makefile's WASM section (emcc -sSTANDALONE_WASM --no-entry,
+ * zero imports; nothing here or in the library may pull in a WASI call).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "digitlens.h"
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+
+enum {
+    DL_WASM_WEIGHTS_CAP = 256 * 1024,  /* bytes of a safetensors file */
+    DL_WASM_MAX_PARAMS = 64 * 1024,    /* floats of weights and biases */
+    DL_WASM_MAX_ACTS = 32 * 1024,      /* activation floats for one image */
+    DL_WASM_MAX_IDX = 8 * 1024,        /* max-pool argmax ints for one image */
+    DL_WASM_IMAGE_SIDE = 1024,         /* preprocess input, each side */
+    DL_WASM_HEAT_SIDE = 512,           /* heat output, each side */
+    DL_HEAT_SHARED = 1,
+    DL_HEAT_ALPHA = 2,
+    /* A drawing whose 20x20 box comes out nearly all ink is a scribble over
+     * the whole pad, not a digit (MNIST digits ink about 150 of 784 pixels). */
+    DL_WASM_MAX_INK = 320
+};
+
+static uint8_t weights_buf[DL_WASM_WEIGHTS_CAP];
+static float params[DL_WASM_MAX_PARAMS];     /* the live model */
+static float staging[DL_WASM_MAX_PARAMS];    /* a load lands here first */
+static float acts[DL_WASM_MAX_ACTS], dacts[DL_WASM_MAX_ACTS];
+static int32_t argmax_buf[DL_WASM_MAX_IDX];
+static float input[DL_IN_SIZE];              /* (1, 1, 28, 28) */
+static uint8_t image[DL_WASM_IMAGE_SIDE * DL_WASM_IMAGE_SIDE * 4];
+static uint8_t gray[DL_WASM_IMAGE_SIDE * DL_WASM_IMAGE_SIDE];
+static float place_buf[DL_WASM_HEAT_SIDE * DL_WASM_HEAT_SIDE];
+static uint8_t heat_buf[DL_WASM_HEAT_SIDE * DL_WASM_HEAT_SIDE * 4];
+static float norm_buf[DL_CLASSES * DL_MAP_SIZE];
+static dl_cam cam;
+static char last_error[256];
+
+static dl_model model;
+static dl_work work;
+static int planned;      /* model and work set up */
+static int loaded;       /* weights in params */
+
+/* ---- errors ------------------------------------------------------------ */
+
+static void append(size_t *n, const char *s)
+{
+    while (*s && *n + 1 < sizeof last_error) last_error[(*n)++] = *s++;
+    last_error[*n] = '\0';
+}
+
+/* "context: what dl_strerror says" (or "context: detail" when detail). */
+static int fail(int status, const char *context, const char *detail)
+{
+    size_t n = 0;
+    append(&n, context);
+    append(&n, ": ");
+    append(&n, detail ? detail : dl_strerror(status));
+    return status;
+}
+
+EXPORT(dl_last_error) const char *wasm_last_error(void) { return last_error; }
+
+/* ---- set-up ------------------------------------------------------------ */
+
+static int plan(void)
+{
+    if (planned) return DL_OK;
+    int st = dl_model_plan(&model, dl_seednet, DL_SEEDNET_LAYERS, DL_SEEDNET_CAM_LAYER);
+    if (st) return fail(st, "model", NULL);
+    if (model.n_params > DL_WASM_MAX_PARAMS || model.n_acts > DL_WASM_MAX_ACTS ||
+        model.n_idx > DL_WASM_MAX_IDX)
+        return fail(DL_ERR_NOMEM, "model", "larger than the static WASM buffers");
+    model.params = params;
+    work.cap = 1;
+    work.acts = acts;
+    work.dacts = dacts;
+    work.argmax = argmax_buf;
+    planned = 1;
+    return DL_OK;
+}
+
+static int ready(const char *context)
+{
+    int st = plan();
+    if (st) return st;
+    if (!loaded) return fail(DL_ERR_ARG, context, "no weights loaded");
+    return DL_OK;
+}
+
+/* ---- weights ----------------------------------------------------------- */
+
+EXPORT(dl_weights_buf) uint8_t *wasm_weights_buf(void) { return weights_buf; }
+EXPORT(dl_weights_cap) int wasm_weights_cap(void) { return DL_WASM_WEIGHTS_CAP; }
+EXPORT(dl_weights_loaded) int wasm_weights_loaded(void) { return loaded; }
+
+EXPORT(dl_load_weights) int wasm_load_weights(int len)
+{
+    int st = plan();
+    if (st) return st;
+    if (len <= 0) return fail(DL_ERR_EMPTY_FILE, "weights", NULL);
+    if (len > DL_WASM_WEIGHTS_CAP)
+        return fail(DL_ERR_ARG, "weights", "file larger than the 256 KB weights buffer");
+    dl_tensor t[DL_MAX_TENSORS];
+    int n = dl_model_tensors(&model, staging, t);
+    st = dl_st_load(weights_buf, (size_t)len, t, n, NULL);
+    if (st) return fail(st, "weights", NULL);
+    for (size_t i = 0; i < model.n_params; i++)
+        if (!isfinite(staging[i])) return fail(DL_ERR_NAN, "weights", NULL);
+    memcpy(params, staging, model.n_params * sizeof *params);
+    loaded = 1;
+    return DL_OK;
+}
+
+/* ---- preprocessing ----------------------------------------------------- */
+
+EXPORT(dl_input_buf) float *wasm_input_buf(void) { return input; }
+EXPORT(dl_image_buf) uint8_t *wasm_image_buf(void) { return image; }
+EXPORT(dl_image_max_side) int wasm_image_max_side(void) { return DL_WASM_IMAGE_SIDE; }
+
+static int check_side(int w, int h, int max, const char *context)
+{
+    if (w < 1 || h < 1 || w > max || h > max)
+        return fail(DL_ERR_IMAGE_SIZE, context,
+                    max == DL_WASM_IMAGE_SIDE
+                        ? "width and height must be 1..1024 (downscale larger images first)"
+                        : "width and height must be 1..512");
+    return DL_OK;
+}
+
+static int preprocess_gray(const uint8_t *g, int w, int h)
+{
+    int st = dl_preprocess(input, g, w, h);
+    if (st == DL_ERR_NO_INK)
+        return fail(st, "preprocess", "no digit: the image is blank");
+    if (st) return fail(st, "preprocess", NULL);
+    int ink = 0;
+    for (int i = 0; i < DL_IN_SIZE; i++) ink += input[i] > 0.5f;
+    if (ink > DL_WASM_MAX_INK)
+        return fail(DL_ERR_NO_INK, "preprocess",
+                    "ink covers most of the image: draw a single digit");
+    return DL_OK;
+}
+
+EXPORT(dl_preprocess_rgba) int wasm_preprocess_rgba(int w, int h)
+{
+    int st = check_side(w, h, DL_WASM_IMAGE_SIDE, "preprocess");
+    if (st) return st;
+    dl_rgba_to_gray(gray, image, (size_t)w * (size_t)h);
+    return preprocess_gray(gray, w, h);
+}
+
+EXPORT(dl_preprocess_gray) int wasm_preprocess_gray(int w, int h)
+{
+    int st = check_side(w, h, DL_WASM_IMAGE_SIDE, "preprocess");
+    if (st) return st;
+    return preprocess_gray(image, w, h);
+}
+
+/* ---- inference --------------------------------------------------------- */
+
+static int check_input(const char *context)
+{
+    for (int i = 0; i < DL_IN_SIZE; i++) {
+        float v = input[i];
+        if (!isfinite(v)) return fail(DL_ERR_NAN, context, "a pixel is NaN or infinite");
+        if (v < 0.0f || v > 1.0f)
+            return fail(DL_ERR_ARG, context, "pixels must be in 0..1 (MNIST scale)");
+    }
+    return DL_OK;
+}
+
+EXPORT(dl_classify) int wasm_classify(void)
+{
+    int st = ready("classify");
+    if (st) return st;
+    if ((st = check_input("classify"))) return st;
+    if ((st = dl_forward(&model, &work, input, 1))) return fail(st, "classify", NULL);
+    const float *y = dl_logits(&model, &work);
+    memset(&cam, 0, sizeof cam);
+    memcpy(cam.logits, y, sizeof cam.logits);
+    dl_softmax(cam.probs, cam.logits, DL_CLASSES);
+    for (int c = 1; c < DL_CLASSES; c++)
+        if (cam.logits[c] > cam.logits[cam.digit]) cam.digit = c;
+    return DL_OK;
+}
+
+EXPORT(dl_explain) int wasm_explain(unsigned mask)
+{
+    int st = ready("explain");
+    if (st) return st;
+    if (mask == 0 || mask > DL_ALL_CLASSES)
+        return fail(DL_ERR_ARG, "explain", "class mask must be 1..0x3FF (classes 0..9)");
+    if ((st = check_input("explain"))) return st;
+    if ((st = dl_gradcam(&model, &work, input, mask, &cam))) return fail(st, "explain", NULL);
+    return DL_OK;
+}
+
+EXPORT(dl_result_digit) int wasm_result_digit(void) { return cam.digit; }
+EXPORT(dl_result_logits) float *wasm_result_logits(void) { return cam.logits; }
+EXPORT(dl_result_probs) float *wasm_result_probs(void) { return cam.probs; }
+EXPORT(dl_result_maps) float *wasm_result_maps(void) { return &cam.maps[0][0]; }
+
+/* ---- display ----------------------------------------------------------- */
+
+EXPORT(dl_heat_buf) uint8_t *wasm_heat_buf(void) { return heat_buf; }
+EXPORT(dl_place_buf) float *wasm_place_buf(void) { return place_buf; }
+EXPORT(dl_heat_max_side) int wasm_heat_max_side(void) { return DL_WASM_HEAT_SIDE; }
+
+static int check_class(int cls, const char *context)
+{
+    if (cls < 0 || cls >= DL_CLASSES)
+        return fail(DL_ERR_ARG, context, "class must be 0..9");
+    return DL_OK;
+}
+
+static int check_maps(const char *context)
+{
+    for (int i = 0; i < DL_CLASSES * DL_MAP_SIZE; i++)
+        if (!isfinite(cam.maps[0][i])) return fail(DL_ERR_NAN, context, "a map value is NaN or infinite");
+    return DL_OK;
+}
+
+EXPORT(dl_place) int wasm_place(int cls, int w, int h)
+{
+    int st;
+    if ((st = check_class(cls, "place")) || (st = check_side(w, h, DL_WASM_HEAT_SIDE, "place")) ||
+        (st = check_maps("place")))
+        return st;
+    if ((st = dl_cam_place(place_buf, h, w, cam.maps[cls]))) return fail(st, "place", NULL);
+    return DL_OK;
+}
+
+EXPORT(dl_heat) int wasm_heat(int cls, int w, int h, int cmap, int flags, unsigned mask)
+{
+    int st;
+    if ((st = check_class(cls, "heat")) || (st = check_side(w, h, DL_WASM_HEAT_SIDE, "heat")) ||
+        (st = check_maps("heat")))
+        return st;
+    if (cmap != DL_VIRIDIS && cmap != DL_INFERNO)
+        return fail(DL_ERR_ARG, "heat", "colormap must be 0 (viridis) or 1 (inferno)");
+    if (flags & ~(DL_HEAT_SHARED | DL_HEAT_ALPHA))
+        return fail(DL_ERR_ARG, "heat", "unknown flag");
+
+    if (mask > DL_ALL_CLASSES)
+        return fail(DL_ERR_ARG, "heat", "class mask must be 0..0x3FF (0 = all ten)");
+
+    /* Shared scale: the maps of the classes in mask, copied together so one
+     * dl_cam_normalize sees them all. */
+    const float *map;
+    if (flags & DL_HEAT_SHARED) {
+        if (mask == 0) mask = DL_ALL_CLASSES;
+        int n = 0, at = 0;
+        for (int c = 0; c < DL_CLASSES; c++) {
+            if (!(mask & (1u << c))) continue;
+            if (c == cls) at = n;
+            memcpy(norm_buf + n++ * DL_MAP_SIZE, cam.maps[c], sizeof cam.maps[c]);
+        }
+        if (!(mask & (1u << cls))) {  /* a class not explained: all zeros */
+            at = n;
+            memset(norm_buf + n++ * DL_MAP_SIZE, 0, sizeof cam.maps[0]);
+        }
+        dl_cam_normalize(norm_buf, norm_buf, n, DL_MAP_SIZE, 1);
+        map = norm_buf + at * DL_MAP_SIZE;
+    } else {
+        dl_cam_normalize(norm_buf, cam.maps[cls], 1, DL_MAP_SIZE, 0);
+        map = norm_buf;
+    }
+    if ((st = dl_cam_place(place_buf, h, w, map))) return fail(st, "heat", NULL);
+    size_t n = (size_t)w * (size_t)h;
+    for (size_t i = 0; i < n; i++) {
+        float t = place_buf[i];
+        dl_colormap_rgb(heat_buf + 4 * i, t, (dl_colormap)cmap);
+        t = t < 0.0f ? 0.0f : t > 1.0f ? 1.0f : t;
+        heat_buf[4 * i + 3] = (flags & DL_HEAT_ALPHA) ? (uint8_t)(t * 255.0f + 0.5f) : 255;
+    }
+    return DL_OK;
+}

@@ -1,0 +1,52 @@
+/* digitlens.c — the `digitlens` command: usage and dispatch.
+ *
+ *   digitlens train    [--data DIR] [--epochs N] ... [--out FILE]
+ *   digitlens eval     [--data DIR] [--weights FILE] [--json]
+ *   digitlens classify [--json] [--index N] [--limit N] FILE...
+ *   digitlens explain  [--class C|all] [--json] [--out DIR] FILE...
+ *
+ * Exit status: 0 done, 1 bad input (one line on stderr naming the file and
+ * the problem), 2 usage error. */
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "usage: digitlens COMMAND [OPTIONS]\n"
+    "\n"
+    "Grad-CAM for handwritten digits: a small ConvNet and the maps that\n"
+    "explain its class scores.\n"
+    "\n"
+    "commands:\n"
+    "  train     train the seed network on MNIST, write its weights\n"
+    "  eval      accuracy on the MNIST test set, per class, confusion matrix\n"
+    "  classify  the digit in PNG images or IDX image files\n"
+    "  explain   Grad-CAM maps of the class scores, as JSON or PNG overlays\n"
+    "\n"
+    "Every command takes --weights FILE (default " CLI_DEFAULT_WEIGHTS ")\n"
+    "and --help. Exit status: 0 ok, 1 bad input, 2 usage error.\n";
+
+static const cli_command commands[] = {
+    {"train", cli_train, cli_train_usage},
+    {"eval", cli_eval, cli_eval_usage},
+    {"classify", cli_classify, cli_classify_usage},
+    {"explain", cli_explain, cli_explain_usage},
+};
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) cli_usage_error(usage, "no command given");
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
+        strcmp(cmd, "help") == 0) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(cmd, commands[i].name) == 0) {
+            cli_help(argc - 1, argv + 1, commands[i].usage);
+            return commands[i].run(argc - 1, argv + 1);
+        }
+    }
+    cli_usage_error(usage, "unknown command '%s'", cmd);
+}
