@@ -410,7 +410,7 @@ static int match_tensors(const st_header *h, const dl_tensor *t, int n, int *whi
         const jsmntok_t *s = &h->tok[e->shape];
         if (s->size != t[i].ndim) return DL_ERR_SHAPE;
         for (int d = 0; d < t[i].ndim; d++) {
-            uint64_t dim;
+            uint64_t dim = UINT64_MAX;
             tok_uint(h->js, s + 1 + d, &dim);   /* checked in parse_entry */
             if (dim != (uint64_t)t[i].shape[d]) return DL_ERR_SHAPE;
         }

@@ -22,8 +22,10 @@ int cli_train(int argc, char **argv);
 int cli_eval(int argc, char **argv);
 int cli_classify(int argc, char **argv);
 int cli_explain(int argc, char **argv);
-extern const char cli_train_usage[], cli_eval_usage[], cli_classify_usage[],
-    cli_explain_usage[];
+extern const char cli_eval_usage[], cli_classify_usage[], cli_explain_usage[];
+/* train's usage shows dl_train_defaults(): call the init before using it. */
+extern char cli_train_usage[];
+void cli_train_usage_init(void);
 
 /* ---- errors: one line on stderr, then exit ----------------------------- */
 

@@ -1,5 +1,6 @@
 /* cli_eval.c — `digitlens eval`: accuracy on the MNIST test set, per class,
  * and the confusion matrix. */
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,8 +35,7 @@ int cli_eval(int argc, char **argv)
         else if (a[0] == '-') cli_usage_error(usage, "unknown option '%s'", a);
         else cli_usage_error(usage, "unexpected argument '%s'", a);
     }
-    if (threads == 0) threads = dl_train_defaults().threads;
-    if (threads < 1) threads = 1;
+    if (threads == 0) threads = omp_get_max_threads();
 
     dl_model m;
     cli_load_model(&m, weights, NULL);
@@ -72,7 +72,7 @@ int cli_eval(int argc, char **argv)
         printf("weights  %s\naccuracy %.2f%% (%d of %d)\n\n", weights, 100.0 * acc,
                correct, n);
         printf("true  accuracy | predicted\n");
-        printf("                |");
+        printf("               |");
         for (int p = 0; p < 10; p++) printf("%6d", p);
         printf("\n");
         for (int t = 0; t < 10; t++) {

@@ -1,6 +1,7 @@
 /* cli_train.c — `digitlens train`: the seed network on MNIST, with a progress
  * bar, a checkpoint per epoch, --resume, and atomically written weights. */
 #include <math.h>
+#include <stdarg.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,7 @@ void cli_train_usage_init(void)
         "  --lr X            peak learning rate, cosine decay (default %g)\n"
         "  --optimizer NAME  adam or sgd (default %s)\n"
         "  --seed N          random seed: init, shuffle, augmentation (default %llu)\n"
-        "  --threads N       OpenMP threads (default: all cores)\n"
+        "  --threads N       OpenMP threads (default %d; the weights depend on it)\n"
         "  --out FILE        weights to write (default " CLI_DEFAULT_WEIGHTS ");\n"
         "                    --weights FILE is the same\n"
         "  --resume          continue from FILE.ckpt\n"
@@ -46,7 +47,7 @@ void cli_train_usage_init(void)
         "\n"
         "Progress (epoch, images/s, loss, ETA) goes to stderr.\n",
         c.epochs, c.batch, (double)c.lr, c.opt == DL_OPT_SGD ? "sgd" : "adam",
-        (unsigned long long)c.seed, (double)c.aug_shift, (double)c.aug_rot,
+        (unsigned long long)c.seed, c.threads, (double)c.aug_shift, (double)c.aug_rot,
         (double)c.aug_scale);
 }
 
@@ -212,7 +213,7 @@ int cli_train(int argc, char **argv)
     int first = resume ? t.epoch : 0;
 
     dl_meta extra = {0};
-    recipe_meta(&extra, &cfg, n);
+    recipe_meta(&extra, &t.cfg, n); /* t.cfg: the seed may come from the checkpoint */
 
     double train_s_total = 0;
     float acc = 0;

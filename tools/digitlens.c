@@ -35,6 +35,7 @@ static const cli_command commands[] = {
 
 int main(int argc, char **argv)
 {
+    cli_train_usage_init();
     if (argc < 2) cli_usage_error(usage, "no command given");
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||

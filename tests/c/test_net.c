@@ -292,37 +292,34 @@ static void test_network_gradient(void **state)
         m.params[k] = p0[k];
         assert_close(g[k], (a - b) / (2 * hk), 2e-4, 1e-2);
     }
-    /* conv weights and biases only, along five random directions. The loss
-     * is only piecewise smooth in them (ReLU kinks, max-pool winners within
-     * h of each other in 4-value windows): measured against smaller and
-     * smaller h the difference wanders within ~3 % of the analytic value
-     * without a trend, so 6 % here; a wrong index or sign is off by far more. */
-    size_t nconv = m.layers[0].n_w + m.layers[0].n_b;
-    for (int r = 0; r < 5; r++) {
-        for (size_t i = 0; i < nconv; i++) m.params[i] = p0[i] + h * d[(i + 977 * r) % n];
-        float a = net_loss(&m, &w, x, lab, B);
-        for (size_t i = 0; i < nconv; i++) m.params[i] = p0[i] - h * d[(i + 977 * r) % n];
-        float b = net_loss(&m, &w, x, lab, B);
-        memcpy(m.params, p0, n * sizeof(float));
-        double gd = 0;
-        for (size_t i = 0; i < nconv; i++) gd += (double)g[i] * d[(i + 977 * r) % n];
-        assert_close(gd, (a - b) / (2 * h), 1e-3, 6e-2);
-    }
-
-    /* the input gradient (stop = -1), along a direction */
-    float dx_dir[B * DL_IN_SIZE], xp[B * DL_IN_SIZE];
+    /* The conv weights and the input sit before the ReLU and the max-pool,
+     * where the loss is only piecewise linear: of 6912 activations some pairs
+     * in a pool window lie within 1e-5 of each other, and a step of any
+     * usable h swaps their winner (measured: a few percent of single-entry
+     * differences are off by 4-20 % however small h gets). So each entry
+     * is checked, and at least 90 % must agree within 2 %; an indexing or
+     * sign error fails nearly all of them. */
     dl_forward(&m, &w, x, B);
     dl_softmax_xent(NULL, dz, dl_logits(&m, &w), lab, B);
     assert_ok(dl_backward(&m, &w, dz, B, -1, NULL));
-    const float *gx = dl_layer_grad(&m, &w, -1);
-    float gxc[B * DL_IN_SIZE];
-    memcpy(gxc, gx, sizeof gxc);
-    fill(dx_dir, B * DL_IN_SIZE, -1, 1);
-    for (int i = 0; i < B * DL_IN_SIZE; i++) xp[i] = x[i] + h * dx_dir[i];
-    lp = net_loss(&m, &w, xp, lab, B);
-    for (int i = 0; i < B * DL_IN_SIZE; i++) xp[i] = x[i] - h * dx_dir[i];
-    lm = net_loss(&m, &w, xp, lab, B);
-    assert_close(dot(gxc, dx_dir, B * DL_IN_SIZE), (lp - lm) / (2 * h), 1e-3, 1e-2);
+    float gx[B * DL_IN_SIZE], xp[B * DL_IN_SIZE];
+    memcpy(gx, dl_layer_grad(&m, &w, -1), sizeof gx);
+    int agree = 0, total = 0;
+    const float hk = 1e-3f;
+    for (size_t k = 0; k < m.layers[0].n_w + m.layers[0].n_b; k += 2, total++) {
+        m.params[k] = p0[k] + hk; float a = net_loss(&m, &w, x, lab, B);
+        m.params[k] = p0[k] - hk; float b = net_loss(&m, &w, x, lab, B);
+        m.params[k] = p0[k];
+        agree += fabs(g[k] - (a - b) / (2 * hk)) <= 5e-4 + 0.02 * fabs(g[k]);
+    }
+    for (int k = 0; k < B * DL_IN_SIZE; k += 7, total++) {
+        memcpy(xp, x, sizeof xp);
+        xp[k] = x[k] + hk; float a = net_loss(&m, &w, xp, lab, B);
+        xp[k] = x[k] - hk; float b = net_loss(&m, &w, xp, lab, B);
+        agree += fabs(gx[k] - (a - b) / (2 * hk)) <= 5e-4 + 0.02 * fabs(gx[k]);
+    }
+    print_message("%d of %d agree\n", agree, total);
+    if (agree < 0.9 * total) fail_msg("only %d of %d conv/input gradients agree", agree, total);
 
     free(g); free(d); free(p0);
     dl_work_free(&w);

@@ -1,0 +1,150 @@
+/* gradcam.c — class activation maps, their placement on the input, display
+ * normalisation and colormaps.
+ *
+ * Grad-CAM (Selvaraju et al., 2017), as computed here:
+ *   y^c       pre-softmax logit of class c (softmax saturation would zero
+ *             the gradients of a confident prediction)
+ *   A_k       channel k of the CAM layer's output, K x 24 x 24
+ *   alpha_k^c = (1/Z) sum_ij dy^c / dA_k[i][j],   Z = 24 * 24
+ *   L^c       = ReLU(sum_k alpha_k^c A_k),  at 24 x 24, before any resizing
+ */
+#include "digitlens.h"
+
+#include <math.h>
+#include <string.h>
+
+int dl_gradcam(const dl_model *m, dl_work *w, const float *x, unsigned classes,
+               dl_cam *out)
+{
+    if (!m || !m->params || !w || w->cap < 1 || !x || !out ||
+        (classes & ~DL_ALL_CLASSES))
+        return DL_ERR_ARG;
+    for (int i = 0; i < DL_IN_SIZE; i++)
+        if (!isfinite(x[i])) return DL_ERR_NAN;
+
+    memset(out, 0, sizeof *out);
+    int st = dl_forward(m, w, x, 1);
+    if (st) return st;
+    const float *y = dl_logits(m, w);
+    memcpy(out->logits, y, sizeof out->logits);
+    dl_softmax(out->probs, out->logits, DL_CLASSES);
+    out->digit = 0;
+    for (int c = 1; c < DL_CLASSES; c++)
+        if (y[c] > y[out->digit]) out->digit = c;
+    out->classes = classes;
+
+    const int L = m->cam_layer;
+    const int K = m->layers[L].out_c, Z = DL_MAP_SIZE;
+    const float *A = dl_layer_out(m, w, L);   /* (K, 24, 24) */
+    const float *dA = dl_layer_grad(m, w, L); /* (K, 24, 24) */
+    for (int c = 0; c < DL_CLASSES; c++) {
+        if (!(classes & (1u << c))) continue;
+        float onehot[DL_CLASSES] = { 0 };
+        onehot[c] = 1.0f;
+        /* dy^c/dA: backward from the logit, stopped at A, no weight grads */
+        st = dl_backward(m, w, onehot, 1, L, NULL);
+        if (st) return st;
+        float *map = out->maps[c];
+        for (int k = 0; k < K; k++) {
+            float s = 0.0f;
+            for (int p = 0; p < Z; p++) s += dA[k * Z + p];
+            float alpha = s / (float)Z;
+            out->alpha[c][k] = alpha;
+            for (int p = 0; p < Z; p++) map[p] += alpha * A[k * Z + p];
+        }
+        for (int p = 0; p < Z; p++) map[p] = map[p] > 0.0f ? map[p] : 0.0f;
+    }
+    return DL_OK;
+}
+
+/* Cell (i,j) of the 24x24 map sums the input window whose centre is pixel
+ * (i+2, j+2): so the map sits on a 28x28 grid with a 2-cell zero border (no
+ * window is centred there), and that grid is resized with pixel centres at
+ * (k + 0.5): src = (dst + 0.5) * 28 / n - 0.5. Stretching 24 cells over 28
+ * pixels instead would shift every feature outward by up to 2 pixels. */
+static float padded(const float *map, int r, int c)
+{
+    r -= 2; c -= 2;
+    return (r < 0 || c < 0 || r >= DL_MAP_H || c >= DL_MAP_W) ? 0.0f : map[r * DL_MAP_W + c];
+}
+
+int dl_cam_place(float *out, int out_h, int out_w, const float *map)
+{
+    if (!out || !map || out_h < 1 || out_w < 1 || out_h > DL_MAX_SIDE || out_w > DL_MAX_SIDE)
+        return DL_ERR_ARG;
+    const float G = (float)DL_IN_H; /* the 28x28 grid */
+    for (int y = 0; y < out_h; y++) {
+        float sy = ((float)y + 0.5f) * G / (float)out_h - 0.5f;
+        sy = sy < 0 ? 0 : sy > G - 1 ? G - 1 : sy;
+        int y0 = (int)sy, y1 = y0 + 1 < DL_IN_H ? y0 + 1 : y0;
+        float fy = sy - (float)y0;
+        for (int x = 0; x < out_w; x++) {
+            float sx = ((float)x + 0.5f) * G / (float)out_w - 0.5f;
+            sx = sx < 0 ? 0 : sx > G - 1 ? G - 1 : sx;
+            int x0 = (int)sx, x1 = x0 + 1 < DL_IN_W ? x0 + 1 : x0;
+            float fx = sx - (float)x0;
+            float top = padded(map, y0, x0) * (1 - fx) + padded(map, y0, x1) * fx;
+            float bot = padded(map, y1, x0) * (1 - fx) + padded(map, y1, x1) * fx;
+            out[(size_t)y * out_w + x] = top * (1 - fy) + bot * fy;
+        }
+    }
+    return DL_OK;
+}
+
+static void range_of(const float *v, size_t n, float *lo, float *hi)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < *lo) *lo = v[i];
+        if (v[i] > *hi) *hi = v[i];
+    }
+}
+
+static void rescale(float *out, const float *in, size_t n, float lo, float hi)
+{
+    /* A flat map carries no ranking of pixels: show nothing rather than
+     * divide by zero (or by a rounding residue). */
+    float span = hi - lo;
+    if (!(span > 1e-12f * fmaxf(1.0f, fabsf(hi)))) {
+        memset(out, 0, n * sizeof(float));
+        return;
+    }
+    for (size_t i = 0; i < n; i++) out[i] = (in[i] - lo) / span;
+}
+
+void dl_cam_normalize(float *out, const float *in, int n, int size, int shared)
+{
+    if (!out || !in || n < 1 || size < 1) return;
+    if (shared) {
+        float lo = INFINITY, hi = -INFINITY;
+        range_of(in, (size_t)n * size, &lo, &hi);
+        rescale(out, in, (size_t)n * size, lo, hi);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        float lo = INFINITY, hi = -INFINITY;
+        range_of(in + (size_t)i * size, (size_t)size, &lo, &hi);
+        rescale(out + (size_t)i * size, in + (size_t)i * size, (size_t)size, lo, hi);
+    }
+}
+
+/* matplotlib's viridis and inferno at t = 0, 0.1, ..., 1; linear between. */
+static const uint8_t cmaps[2][11][3] = {
+    { { 0x44, 0x01, 0x54 }, { 0x48, 0x24, 0x75 }, { 0x41, 0x44, 0x87 }, { 0x35, 0x5f, 0x8d },
+      { 0x2a, 0x78, 0x8e }, { 0x21, 0x91, 0x8c }, { 0x22, 0xa8, 0x84 }, { 0x44, 0xbf, 0x70 },
+      { 0x7a, 0xd1, 0x51 }, { 0xbd, 0xdf, 0x26 }, { 0xfd, 0xe7, 0x25 } },
+    { { 0x00, 0x00, 0x04 }, { 0x16, 0x0b, 0x39 }, { 0x42, 0x0a, 0x68 }, { 0x6a, 0x17, 0x6e },
+      { 0x93, 0x26, 0x67 }, { 0xbc, 0x37, 0x54 }, { 0xdd, 0x51, 0x3a }, { 0xf3, 0x78, 0x19 },
+      { 0xfc, 0xa5, 0x0a }, { 0xf6, 0xd7, 0x46 }, { 0xfc, 0xff, 0xa4 } },
+};
+
+void dl_colormap_rgb(uint8_t rgb[3], float t, dl_colormap cmap)
+{
+    if (!(t > 0.0f)) t = 0.0f; /* also NaN */
+    if (t > 1.0f) t = 1.0f;
+    const uint8_t (*lut)[3] = cmaps[cmap == DL_INFERNO ? 1 : 0];
+    float s = t * 10.0f;
+    int i = (int)s < 10 ? (int)s : 9;
+    float f = s - (float)i;
+    for (int ch = 0; ch < 3; ch++)
+        rgb[ch] = (uint8_t)(lut[i][ch] + f * (lut[i + 1][ch] - lut[i][ch]) + 0.5f);
+}

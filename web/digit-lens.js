@@ -1,0 +1,425 @@
+// digit-lens.js — the <digit-lens> element: draw a digit, see what the
+// network reads and the Grad-CAM map of why. One tag embeds it anywhere:
+//
+//   <script type="module" src="digit-lens.js"></script>
+//   <digit-lens weights="seednet.safetensors" size="280"></digit-lens>
+//
+// Attributes: weights (URL of a safetensors file; default: the one next to
+// this file), size (CSS pixels of the square pad, 160..560, default 280).
+// Event: `result`, detail {digit, probs, maps}; the last one is in .result.
+// Shadow DOM, styles through a constructed stylesheet (no inline <style>, so
+// a strict Content-Security-Policy is fine), no globals, no requests beyond
+// its own files (the wasm, the weights, and samples.bin when asked for).
+import { load, DigitLensError } from './digitlens.js';
+
+const CSS = `
+:host { display: inline-block; --pad: 280px; --ink: #0b0c10; --fg: #1d2330; --muted: #6b7280;
+  --line: #e4e7ec; --card: #fff; --track: #eef0f4; --accent: #f26b1d; --bar: #b8bec9;
+  color: var(--fg); font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+@media (prefers-color-scheme: dark) { :host { --fg: #e6e8ee; --muted: #9aa3b2; --line: #2a2f3a;
+  --card: #151821; --track: #232836; --bar: #5b6475; } }
+* { box-sizing: border-box; }
+.card { display: flex; flex-wrap: wrap; gap: 18px; padding: 18px; background: var(--card);
+  border: 1px solid var(--line); border-radius: 16px; box-shadow: 0 1px 2px #0000000d, 0 8px 24px #0000000f; }
+.stage { position: relative; width: var(--pad); height: var(--pad); border-radius: 12px; overflow: hidden;
+  background: var(--ink); }
+canvas { display: block; }
+[part=pad] { width: 100%; height: 100%; touch-action: none; cursor: crosshair; }
+[part=heat] { position: absolute; inset: 0; width: 100%; height: 100%; pointer-events: none; opacity: .75; }
+.hint { position: absolute; inset: 0; display: grid; place-items: center; color: #8b93a3; pointer-events: none;
+  font-size: 15px; }
+.card:not([data-state=idle]) .hint { display: none; }
+.tools { display: flex; align-items: center; gap: 6px; margin-top: 10px; width: var(--pad); }
+button { font: inherit; color: inherit; background: none; border: 1px solid var(--line); border-radius: 8px;
+  padding: 5px 10px; cursor: pointer; }
+button:hover { border-color: var(--muted); }
+button:focus-visible, input:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
+.op { margin-left: auto; display: flex; align-items: center; gap: 6px; color: var(--muted); font-size: 12px; }
+.op input { width: 72px; accent-color: var(--accent); }
+.info { flex: 1 1 220px; min-width: 220px; display: flex; flex-direction: column; gap: 12px; }
+.head { display: flex; align-items: center; gap: 14px; }
+[part=digit] { font-size: 56px; font-weight: 700; line-height: 1; width: 44px; text-align: center;
+  font-variant-numeric: tabular-nums; }
+.sub { flex: 1; color: var(--muted); font-size: 13px; }
+.sub b { color: var(--fg); }
+.seen { margin: 0; text-align: center; color: var(--muted); font-size: 11px; }
+[part=input] { width: 56px; height: 56px; image-rendering: pixelated; border-radius: 6px; background: #000;
+  margin: 0 auto 2px; }
+.panel { position: relative; }
+.bars { display: grid; gap: 3px; }
+.bar { display: grid; grid-template-columns: 14px 1fr 44px; align-items: center; gap: 8px; border: 0;
+  padding: 2px 4px; border-radius: 6px; text-align: left; font-variant-numeric: tabular-nums; }
+.bar:hover { background: var(--track); }
+.bar[aria-checked=true] { background: var(--track); box-shadow: inset 0 0 0 1px var(--line); }
+.track { height: 8px; border-radius: 4px; background: var(--track); overflow: hidden; }
+.fill { display: block; height: 100%; width: 0; background: var(--bar); border-radius: 4px; transition: width .12s; }
+.top .fill { background: var(--accent); }
+.pct { color: var(--muted); font-size: 12px; text-align: right; }
+.top .pct, .top .lbl { color: var(--fg); font-weight: 600; }
+[part=message] { display: none; position: absolute; inset: 0; place-content: center; text-align: center;
+  padding: 12px; border-radius: 10px; background: var(--track); color: var(--fg); }
+.card:not([data-state=ok]) [part=message] { display: grid; }
+.card:not([data-state=ok]) .bars { visibility: hidden; }
+.card[data-state=error] [part=message] { background: #fdecec; color: #9b1c1c; }
+@media (prefers-color-scheme: dark) { .card[data-state=error] [part=message] { background: #3a1d1f; color: #ffb4b4; } }
+.stripbox { flex: 1 1 100%; }
+.cap { margin: 0 0 6px; color: var(--muted); font-size: 12px; }
+[part=strip] { display: grid; grid-template-columns: repeat(10, 1fr); gap: 6px; }
+.tile { padding: 0; border: 1px solid transparent; border-radius: 8px; overflow: hidden; text-align: center;
+  font-size: 12px; color: var(--muted); }
+.tile canvas { width: 100%; aspect-ratio: 1; background: #000; }
+.tile[aria-checked=true] { border-color: var(--accent); color: var(--fg); font-weight: 600; }
+.card:not([data-state=ok]) [part=strip] { opacity: .35; pointer-events: none; }
+`;
+
+const HTML = `
+<div class="card" data-state="loading">
+  <div>
+    <div class="stage">
+      <canvas part="pad" role="img" aria-label="Drawing pad: draw one digit, 0 to 9"></canvas>
+      <canvas part="heat" aria-hidden="true"></canvas>
+      <div class="hint">Draw a digit here</div>
+    </div>
+    <div class="tools">
+      <button data-act="undo" aria-label="Undo the last stroke">Undo</button>
+      <button data-act="clear" aria-label="Clear the pad">Clear</button>
+      <button data-act="sample" aria-label="Load a random MNIST test digit">Sample</button>
+      <label class="op">heat <input type="range" min="0" max="100" value="75" aria-label="Heatmap opacity"></label>
+    </div>
+  </div>
+  <div class="info">
+    <div class="head">
+      <div part="digit" aria-live="polite" aria-label="predicted digit">–</div>
+      <div class="sub"></div>
+      <figure class="seen"><canvas part="input" width="28" height="28" role="img"
+        aria-label="The 28 by 28 image the network saw"></canvas>28×28 input</figure>
+    </div>
+    <div class="panel">
+      <div class="bars" role="radiogroup" aria-label="Class probabilities; choose one to see its Grad-CAM map"></div>
+      <div part="message" role="status" aria-live="polite">Loading the model…</div>
+    </div>
+  </div>
+  <div class="stripbox">
+    <p class="cap">Grad-CAM of every class, one shared scale (brighter = more evidence for that digit)</p>
+    <div part="strip" role="radiogroup" aria-label="Grad-CAM maps of all ten classes"></div>
+  </div>
+</div>`;
+
+const TILE = 56, MAX_SIDE = 1024;
+let sheet = null; // one constructed stylesheet shared by every instance
+const samples = new Map(); // samples.bin URL -> Promise<{labels, pixels, count}>
+
+function styles(root) {
+  if ('adoptedStyleSheets' in root && typeof CSSStyleSheet.prototype.replaceSync === 'function') {
+    if (!sheet) { sheet = new CSSStyleSheet(); sheet.replaceSync(CSS); }
+    root.adoptedStyleSheets = [sheet];
+  } else {
+    const s = document.createElement('style');
+    s.textContent = CSS;
+    root.append(s);
+  }
+}
+
+// samples.bin: "DLS1", u32le count, count labels (u8), count * 784 pixels (u8)
+async function loadSamples(url) {
+  if (!samples.has(url)) {
+    const p = fetch(url).then(async (r) => {
+      if (!r.ok) throw new DigitLensError(`samples: ${url} answered HTTP ${r.status}`, 'HTTP');
+      const b = new Uint8Array(await r.arrayBuffer());
+      const count = b.length >= 8 ? new DataView(b.buffer).getUint32(4, true) : 0;
+      if (String.fromCharCode(...b.subarray(0, 4)) !== 'DLS1' || b.length !== 8 + count * 785)
+        throw new DigitLensError('samples: not a digitlens samples file', 'MAGIC');
+      return { count, labels: b.subarray(8, 8 + count), pixels: b.subarray(8 + count) };
+    });
+    p.catch(() => samples.delete(url));
+    samples.set(url, p);
+  }
+  return samples.get(url);
+}
+
+export class DigitLens extends HTMLElement {
+  static get observedAttributes() { return ['weights', 'size']; }
+
+  #lens = null; #loading = null; #strokes = []; #stroke = null; #sample = null;
+  #cls = null; #frame = 0; #size = 280; #dpr = 1; #heatImg = null; #x = null;
+  #$ = {};
+
+  constructor() {
+    super();
+    const root = this.attachShadow({ mode: 'open' });
+    styles(root);
+    const t = document.createElement('template');
+    t.innerHTML = HTML;
+    root.append(t.content);
+    const q = (s) => root.querySelector(s);
+    const $ = (this.#$ = {
+      card: q('.card'), pad: q('[part=pad]'), heat: q('[part=heat]'), digit: q('[part=digit]'),
+      sub: q('.sub'), input: q('[part=input]'), bars: q('.bars'), msg: q('[part=message]'),
+      strip: q('[part=strip]'), opacity: q('input[type=range]'),
+    });
+    /** The last result event's detail, or null. */
+    this.result = null;
+    for (let c = 0; c < 10; c++) {
+      const b = document.createElement('button');
+      b.className = 'bar';
+      b.setAttribute('role', 'radio');
+      b.setAttribute('aria-checked', 'false');
+      b.dataset.cls = c;
+      b.innerHTML = `<span class="lbl">${c}</span><span class="track"><span class="fill"></span></span><span class="pct">–</span>`;
+      $.bars.append(b);
+      const tile = document.createElement('button');
+      tile.className = 'tile';
+      tile.setAttribute('role', 'radio');
+      tile.setAttribute('aria-checked', 'false');
+      tile.setAttribute('aria-label', `Grad-CAM map of class ${c}`);
+      tile.dataset.cls = c;
+      tile.innerHTML = `<canvas width="${TILE}" height="${TILE}"></canvas>${c}`;
+      $.strip.append(tile);
+    }
+    $.padCtx = $.pad.getContext('2d', { willReadFrequently: true });
+    $.heatCtx = $.heat.getContext('2d');
+    $.inputCtx = $.input.getContext('2d');
+    $.inputImg = $.inputCtx.createImageData(28, 28);
+    $.tiles = [...$.strip.querySelectorAll('canvas')].map((cv) => cv.getContext('2d'));
+    $.tileImg = $.tiles[0].createImageData(TILE, TILE);
+
+    $.pad.addEventListener('pointerdown', (e) => this.#down(e));
+    $.pad.addEventListener('pointermove', (e) => this.#move(e));
+    $.pad.addEventListener('pointerup', (e) => this.#up(e));
+    $.pad.addEventListener('pointercancel', (e) => this.#up(e));
+    $.opacity.addEventListener('input', () => { $.heat.style.opacity = $.opacity.value / 100; });
+    root.addEventListener('click', (e) => {
+      const b = e.target.closest('button');
+      if (!b) return;
+      if (b.dataset.cls !== undefined) this.#choose(+b.dataset.cls);
+      else if (b.dataset.act === 'undo') { this.#strokes.pop(); this.#redraw(); this.#update(); }
+      else if (b.dataset.act === 'clear') this.clear();
+      else if (b.dataset.act === 'sample') this.sample();
+    });
+    this.#resize();
+  }
+
+  connectedCallback() { if (!this.#lens && !this.#loading) this.#load(); }
+
+  attributeChangedCallback(name, old, val) {
+    if (old === val) return;
+    if (name === 'size') { this.#resize(); this.#redraw(); this.#update(); }
+    else if (name === 'weights' && this.isConnected) this.#load();
+  }
+
+  /** Clear the pad and the results. */
+  clear() {
+    this.#strokes = []; this.#sample = null; this.#cls = null;
+    this.#redraw(); this.#update();
+  }
+
+  /** Load a random digit from the bundled MNIST test samples. */
+  async sample() {
+    try {
+      const s = await loadSamples(new URL('samples.bin', import.meta.url).href);
+      const i = Math.floor(Math.random() * s.count);
+      const px = s.pixels.subarray(i * 784, i * 784 + 784);
+      this.#sample = { index: i, label: s.labels[i], pixels: Float32Array.from(px, (v) => v / 255), px };
+      this.#strokes = []; this.#cls = null;
+      this.#redraw(); this.#update();
+    } catch (e) { this.#error(e.message); }
+  }
+
+  async #load() {
+    const attr = this.getAttribute('weights');
+    const opts = attr ? { weights: new URL(attr, document.baseURI) } : {};
+    this.#lens = null;
+    this.#state('loading', 'Loading the model…');
+    const p = (this.#loading = load(opts));
+    try {
+      const lens = await p;
+      if (this.#loading !== p) return; // superseded by a newer weights attribute
+      this.#lens = lens;
+      this.#update();
+    } catch (e) {
+      if (this.#loading === p) this.#error(`Could not load the model. ${e.message}`);
+    }
+  }
+
+  #state(state, text = '') {
+    this.#$.card.dataset.state = state;
+    this.#$.msg.textContent = text;
+  }
+
+  #error(text) {
+    this.#state('error', text);
+    this.#$.digit.textContent = '–';
+    this.#$.heatCtx.clearRect(0, 0, this.#$.heat.width, this.#$.heat.height);
+  }
+
+  #resize() {
+    const n = parseInt(this.getAttribute('size'), 10);
+    this.#size = Math.min(560, Math.max(160, Number.isFinite(n) ? n : 280));
+    this.#dpr = Math.min(3, Math.max(1, globalThis.devicePixelRatio || 1));
+    const $ = this.#$, side = Math.round(this.#size * this.#dpr);
+    $.card.style.setProperty('--pad', this.#size + 'px');
+    $.pad.width = $.pad.height = side;
+    $.heat.width = $.heat.height = Math.min(side, 512);
+    this.#heatImg = $.heatCtx.createImageData($.heat.width, $.heat.height);
+    this.#redraw();
+  }
+
+  // ---- drawing: strokes in pad units (0..1), redrawn at device pixels ----
+
+  #point(e) {
+    const r = this.#$.pad.getBoundingClientRect();
+    return [(e.clientX - r.left) / r.width, (e.clientY - r.top) / r.height];
+  }
+
+  #down(e) {
+    if (e.button !== 0 && e.pointerType === 'mouse') return;
+    e.preventDefault();
+    this.#$.pad.setPointerCapture?.(e.pointerId);
+    this.#stroke = [this.#point(e)];
+    this.#strokes.push(this.#stroke);
+    this.#paint(this.#stroke, 0);
+    this.#schedule();
+  }
+
+  #move(e) {
+    if (!this.#stroke) return;
+    e.preventDefault();
+    const from = this.#stroke.length - 1;
+    for (const ev of e.getCoalescedEvents?.() || [e]) this.#stroke.push(this.#point(ev));
+    this.#paint(this.#stroke, from);
+    this.#schedule();
+  }
+
+  #up() {
+    if (!this.#stroke) return;
+    this.#stroke = null;
+    cancelAnimationFrame(this.#frame);
+    this.#frame = 0;
+    this.#update();
+  }
+
+  // A stroke 1/14 of the pad wide: a digit drawn over most of the pad then
+  // comes out of the 20x20 fit about as thick as MNIST's (2-3 pixels).
+  #paint(s, from) {
+    const ctx = this.#$.padCtx, side = this.#$.pad.width;
+    ctx.strokeStyle = '#fff';
+    ctx.fillStyle = '#fff';
+    ctx.lineWidth = side / 14;
+    ctx.lineCap = ctx.lineJoin = 'round';
+    if (s.length === 1) {
+      ctx.beginPath();
+      ctx.arc(s[0][0] * side, s[0][1] * side, side / 28, 0, 2 * Math.PI);
+      ctx.fill();
+      return;
+    }
+    ctx.beginPath();
+    ctx.moveTo(s[from][0] * side, s[from][1] * side);
+    for (let i = from + 1; i < s.length; i++) ctx.lineTo(s[i][0] * side, s[i][1] * side);
+    ctx.stroke();
+  }
+
+  #redraw() {
+    const $ = this.#$, ctx = $.padCtx, side = $.pad.width;
+    ctx.fillStyle = '#000';
+    ctx.fillRect(0, 0, side, side);
+    if (this.#sample) {
+      const img = $.inputCtx.createImageData(28, 28);
+      this.#sample.px.forEach((v, i) => { img.data.set([v, v, v, 255], 4 * i); });
+      $.inputCtx.putImageData(img, 0, 0);
+      ctx.imageSmoothingEnabled = true;
+      ctx.drawImage($.input, 0, 0, side, side);
+    }
+    for (const s of this.#strokes) this.#paint(s, 0);
+  }
+
+  #schedule() {
+    if (!this.#frame) this.#frame = requestAnimationFrame(() => { this.#frame = 0; this.#update(); });
+  }
+
+  #padImage() {
+    const $ = this.#$;
+    if ($.pad.width <= MAX_SIDE) return $.padCtx.getImageData(0, 0, $.pad.width, $.pad.height);
+    const c = document.createElement('canvas');
+    c.width = c.height = MAX_SIDE;
+    const ctx = c.getContext('2d', { willReadFrequently: true });
+    ctx.drawImage($.pad, 0, 0, MAX_SIDE, MAX_SIDE);
+    return ctx.getImageData(0, 0, MAX_SIDE, MAX_SIDE);
+  }
+
+  // ---- inference and display ----
+
+  #update() {
+    const lens = this.#lens;
+    if (!lens) return;
+    if (!this.#strokes.length && !this.#sample) {
+      this.#x = null;
+      this.#$.heatCtx.clearRect(0, 0, this.#$.heat.width, this.#$.heat.height);
+      this.#$.digit.textContent = '–';
+      this.#$.sub.textContent = '';
+      this.#$.inputCtx.clearRect(0, 0, 28, 28);
+      this.#state('idle', 'Draw a digit (0–9) on the dark pad to see what the network reads.');
+      return;
+    }
+    let r;
+    try {
+      this.#x = !this.#strokes.length ? this.#sample.pixels : lens.preprocess(this.#padImage());
+      r = lens.explain(this.#x);
+    } catch (e) {
+      if (!(e instanceof DigitLensError)) throw e;
+      this.#error(e.code === 'NO_INK' && /covers/.test(e.message)
+        ? 'The ink covers most of the pad. Clear it and draw a single digit.'
+        : e.code === 'NO_INK' ? 'Nothing to read: the pad is blank. Draw a digit.' : e.message);
+      return;
+    }
+    this.#state('ok');
+    this.result = { digit: r.digit, probs: r.probs, maps: r.maps };
+    this.#render();
+    this.dispatchEvent(new CustomEvent('result', { detail: this.result, bubbles: true }));
+  }
+
+  #choose(c) {
+    this.#cls = this.#cls === c ? null : c;
+    if (this.result) this.#render();
+  }
+
+  #render() {
+    const $ = this.#$, lens = this.#lens, { digit, probs, maps } = this.result;
+    const cls = this.#cls ?? digit;
+    $.digit.textContent = digit;
+    const s = this.#sample && !this.#strokes.length ? ` · sample labelled <b>${this.#sample.label}</b>` : '';
+    $.sub.innerHTML = `<b>${(probs[digit] * 100).toFixed(1)}%</b> sure${s}<br>heatmap: why <b>${cls}</b>`;
+    [...$.bars.children].forEach((b, c) => {
+      const p = probs[c] * 100;
+      b.classList.toggle('top', c === digit);
+      b.setAttribute('aria-checked', String(c === cls));
+      b.setAttribute('aria-label', `${c}: ${p.toFixed(1)} percent`);
+      b.querySelector('.fill').style.width = p.toFixed(2) + '%';
+      b.querySelector('.pct').textContent = p < 0.1 ? '<0.1%' : p.toFixed(1) + '%';
+    });
+    // the 28x28 input
+    const d = $.inputImg.data;
+    for (let i = 0; i < 784; i++) {
+      const v = Math.round(this.#x[i] * 255);
+      d[4 * i] = d[4 * i + 1] = d[4 * i + 2] = v;
+      d[4 * i + 3] = 255;
+    }
+    $.inputCtx.putImageData($.inputImg, 0, 0);
+    // the map of the chosen class over the pad (per-map scale, opacity = heat)
+    const h = this.#heatImg;
+    lens.heatmap(maps, cls, { width: h.width, alpha: true, into: h.data });
+    $.heatCtx.putImageData(h, 0, 0);
+    // all ten on one shared scale, the input screened over each
+    $.tiles.forEach((ctx, c) => {
+      lens.heatmap(maps, c, { width: TILE, shared: true, into: $.tileImg.data });
+      ctx.putImageData($.tileImg, 0, 0);
+      ctx.globalAlpha = 0.3;
+      ctx.globalCompositeOperation = 'screen';
+      ctx.drawImage($.input, 0, 0, TILE, TILE);
+      ctx.globalAlpha = 1;
+      ctx.globalCompositeOperation = 'source-over';
+      ctx.canvas.parentNode.setAttribute('aria-checked', String(c === cls));
+    });
+  }
+}
+
+if (!customElements.get('digit-lens')) customElements.define('digit-lens', DigitLens);

@@ -1,0 +1,272 @@
+// digitlens.js — load the digitlens WebAssembly module and run it: classify a
+// handwritten digit and explain it with Grad-CAM. An ES module with no
+// globals; the same file runs in browsers and in Node 20.
+//
+//   import { load } from './digitlens.js';
+//   const lens = await load();                 // default weights next to this file
+//   const x = lens.preprocess(imageData);      // any RGBA/gray image -> 784 floats
+//   const { digit, probs } = lens.classify(x);
+//   const { logits, maps } = lens.explain(x, { classes: 'all' });
+//   const img = lens.heatmap(maps, digit, { width: 280 }); // ImageData-shaped RGBA
+//
+// pixels28: 784 numbers in 0..1, row-major, white ink on black (MNIST's scale).
+// Every bad argument throws a DigitLensError whose message says what is wrong.
+
+const N_CLASSES = 10, IN_SIZE = 784, MAP_SIZE = 576, ALL = 0x3ff;
+const SHARED = 1, ALPHA = 2;
+const COLORMAPS = { viridis: 0, inferno: 1 };
+// dl_status names, in digitlens.h order
+const CODES = ('OK ARG NOMEM NOT_FOUND IS_DIR IO EMPTY_FILE TRUNCATED HEADER_LEN JSON DTYPE ' +
+  'SHAPE OFFSETS MISSING NAN MAGIC DIMS LABEL NOT_PNG IMAGE_SIZE NO_INK DIVERGED').split(' ');
+
+export class DigitLensError extends Error {
+  /** @param {string} message @param {string} [code] e.g. 'NO_INK', 'SHAPE', 'HTTP' */
+  constructor(message, code = 'ARG') {
+    super(message);
+    this.name = 'DigitLensError';
+    this.code = code;
+  }
+}
+
+const fail = (message, code) => { throw new DigitLensError(message, code); };
+
+// (func (result v128) i32.const 0 i8x16.splat i8x16.popcnt)
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
+  10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+
+/** True when this engine runs WebAssembly SIMD (then digitlens.wasm is used). */
+export function simdSupported() {
+  try { return WebAssembly.validate(SIMD_PROBE); } catch { return false; }
+}
+
+const here = (name) => new URL(name, import.meta.url);
+const compiled = new Map(); // wasm URL -> Promise<WebAssembly.Module>
+
+/** Bytes of a URL: fetch() over http(s), the file system for file: URLs (Node). */
+async function fetchBytes(url, what) {
+  if (url.protocol === 'file:') {
+    const { readFile } = await import('node:fs/promises');
+    try { return new Uint8Array(await readFile(url)); } catch (e) {
+      fail(`${what}: cannot read ${url.pathname} (${e.code || e.message})`, 'NOT_FOUND');
+    }
+  }
+  let res;
+  try { res = await fetch(url); } catch (e) {
+    fail(`${what}: cannot fetch ${url.href} (${e.message})`, 'IO');
+  }
+  if (!res.ok) fail(`${what}: ${url.href} answered HTTP ${res.status}`, 'HTTP');
+  if (/text\/html/i.test(res.headers.get('content-type') || ''))
+    fail(`${what}: ${url.href} is an HTML page, not a ${what} file`, 'HTTP');
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+function toURL(u) {
+  if (u instanceof URL) return u;
+  if (typeof u !== 'string' || !u) fail('weights: expected a URL, an ArrayBuffer or a Uint8Array');
+  return new URL(u, globalThis.document?.baseURI ?? import.meta.url);
+}
+
+async function compile(url) {
+  if (!compiled.has(url.href)) {
+    const p = fetchBytes(url, 'wasm').then(async (bytes) => {
+      const mod = await WebAssembly.compile(bytes);
+      // The module must be self-contained: nothing of the host is reachable.
+      const imports = WebAssembly.Module.imports(mod);
+      if (imports.length)
+        fail(`wasm: ${url.href} has imports (${imports.map((i) => i.module + '.' + i.name).join(', ')}); expected none`);
+      return mod;
+    });
+    p.catch(() => compiled.delete(url.href)); // a failed fetch may be retried
+    compiled.set(url.href, p);
+  }
+  return compiled.get(url.href);
+}
+
+/** Parse the JSON header's __metadata__ (string values) of a safetensors file. */
+function metadataOf(bytes) {
+  try {
+    const n = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+    const head = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+    return Object.freeze({ ...head.__metadata__ });
+  } catch { return Object.freeze({}); }
+}
+
+/**
+ * Instantiate the module and load weights.
+ * @param {object} [opts]
+ * @param {string|URL|ArrayBuffer|Uint8Array} [opts.weights] safetensors file (default: seednet.safetensors next to this file)
+ * @param {string|URL} [opts.wasm] the .wasm to use (default: chosen by SIMD support)
+ */
+export async function load({ weights, wasm } = {}) {
+  if (typeof WebAssembly !== 'object')
+    fail('This browser cannot run WebAssembly, which digitlens needs.', 'NO_WASM');
+  const simd = wasm === undefined ? simdSupported() : null;
+  const wasmURL = wasm === undefined ? here(simd ? 'digitlens.wasm' : 'digitlens-nosimd.wasm') : toURL(wasm);
+  const weightBytes = weights instanceof ArrayBuffer || ArrayBuffer.isView(weights) ? weights
+    : fetchBytes(weights === undefined ? here('seednet.safetensors') : toURL(weights), 'weights');
+  const [mod, wbytes] = await Promise.all([compile(wasmURL), weightBytes]);
+  const instance = await WebAssembly.instantiate(mod, {});
+  const lens = new Lens(instance.exports, simd);
+  lens.setWeights(wbytes);
+  return lens;
+}
+
+class Lens {
+  #x; #mem; #u8; #f32;
+  constructor(exports, simd) {
+    const x = (this.#x = exports);
+    x._initialize?.();
+    this.#mem = x.memory;
+    this.#u8 = new Uint8Array(x.memory.buffer);
+    this.#f32 = new Float32Array(x.memory.buffer);
+    /** Whether the SIMD build runs (null when a .wasm URL was given). */
+    this.simd = simd;
+    /** __metadata__ of the loaded weights. */
+    this.metadata = Object.freeze({});
+  }
+
+  /** The module's memory (fixed size: it never grows). */
+  get memory() { return this.#mem; }
+
+  #check(status) {
+    if (status === 0) return;
+    const p = this.#x.dl_last_error();
+    const end = this.#u8.indexOf(0, p);
+    fail(new TextDecoder().decode(this.#u8.subarray(p, end)), CODES[status] || 'ARG');
+  }
+
+  #floats(ptr, n) { return this.#f32.slice(ptr >> 2, (ptr >> 2) + n); }
+
+  /** Replace the weights with the bytes of a safetensors file. */
+  setWeights(bytes) {
+    const u = bytes instanceof Uint8Array ? bytes
+      : ArrayBuffer.isView(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+        : bytes instanceof ArrayBuffer ? new Uint8Array(bytes)
+          : fail('weights: expected an ArrayBuffer or a Uint8Array');
+    const cap = this.#x.dl_weights_cap();
+    if (u.length === 0) fail('weights: the file is empty', 'EMPTY_FILE');
+    if (u.length > cap) fail(`weights: ${u.length} bytes is more than the ${cap} bytes a model may take`);
+    if (u[0] === 0x3c /* '<' */) fail('weights: this is an HTML page, not a safetensors file', 'JSON');
+    this.#u8.set(u, this.#x.dl_weights_buf());
+    this.#check(this.#x.dl_load_weights(u.length));
+    this.metadata = metadataOf(u);
+  }
+
+  /**
+   * Any image -> the 28x28 MNIST-format input, by the C preprocessing
+   * (polarity from the border, ink box fit to 20x20, centre of mass at 14,14).
+   * @param {{data: ArrayLike<number>, width: number, height: number}} image
+   *   RGBA (canvas ImageData, alpha over white) or gray (one byte per pixel, 0 = black)
+   */
+  preprocess(image) {
+    const { data, width: w, height: h } = image || {};
+    const max = this.#x.dl_image_max_side();
+    if (!Number.isInteger(w) || !Number.isInteger(h) || w < 1 || h < 1)
+      fail('preprocess: width and height must be positive integers', 'IMAGE_SIZE');
+    if (w > max || h > max)
+      fail(`preprocess: ${w}x${h} is larger than ${max}x${max}; downscale it first`, 'IMAGE_SIZE');
+    const rgba = data?.length === w * h * 4;
+    if (!rgba && data?.length !== w * h)
+      fail(`preprocess: data must hold width*height*4 (RGBA) or width*height (gray) bytes, got ${data?.length}`);
+    this.#u8.set(data, this.#x.dl_image_buf());
+    this.#check(rgba ? this.#x.dl_preprocess_rgba(w, h) : this.#x.dl_preprocess_gray(w, h));
+    return this.#floats(this.#x.dl_input_buf(), IN_SIZE);
+  }
+
+  #input(pixels, what) {
+    if (pixels == null || typeof pixels.length !== 'number')
+      fail(`${what}: expected 784 pixels (28x28, 0..1), got ${pixels === null ? 'null' : typeof pixels}`);
+    if (pixels.length !== IN_SIZE)
+      fail(`${what}: expected 784 pixels (28x28), got ${pixels.length}`);
+    const at = this.#x.dl_input_buf() >> 2;
+    for (let i = 0; i < IN_SIZE; i++) {
+      const v = pixels[i];
+      if (typeof v !== 'number') fail(`${what}: pixel ${i} is not a number`);
+      this.#f32[at + i] = v;
+    }
+  }
+
+  /** @returns {{digit: number, probs: Float32Array}} */
+  classify(pixels28) {
+    this.#input(pixels28, 'classify');
+    this.#check(this.#x.dl_classify());
+    return { digit: this.#x.dl_result_digit(), probs: this.#floats(this.#x.dl_result_probs(), N_CLASSES) };
+  }
+
+  /**
+   * Grad-CAM: maps[c] is the raw 24x24 map of class c (Float32Array(576)),
+   * null for a class not asked for. classes: 'all' (default), a class, or a list.
+   */
+  explain(pixels28, { classes = 'all' } = {}) {
+    const mask = maskOf(classes, 'explain');
+    this.#input(pixels28, 'explain');
+    this.#check(this.#x.dl_explain(mask));
+    const at = this.#x.dl_result_maps();
+    const maps = [];
+    for (let c = 0; c < N_CLASSES; c++)
+      maps.push(mask & (1 << c) ? this.#floats(at + 4 * c * MAP_SIZE, MAP_SIZE) : null);
+    return {
+      digit: this.#x.dl_result_digit(),
+      logits: this.#floats(this.#x.dl_result_logits(), N_CLASSES),
+      probs: this.#floats(this.#x.dl_result_probs(), N_CLASSES),
+      maps,
+    };
+  }
+
+  #maps(maps, what) {
+    if (!Array.isArray(maps) || maps.length !== N_CLASSES)
+      fail(`${what}: maps must be an array of 10 (one per class; null for absent)`);
+    const at = this.#x.dl_result_maps() >> 2;
+    let mask = 0;
+    maps.forEach((m, c) => {
+      if (m == null) { this.#f32.fill(0, at + c * MAP_SIZE, at + (c + 1) * MAP_SIZE); return; }
+      if (m.length !== MAP_SIZE) fail(`${what}: maps[${c}] must hold 576 values (24x24), got ${m.length}`);
+      this.#f32.set(m, at + c * MAP_SIZE);
+      mask |= 1 << c;
+    });
+    return mask;
+  }
+
+  /**
+   * A raw 24x24 map placed on the input at width x height (receptive-field
+   * centres, 2-pixel border, bilinear half-pixel): Float32Array(width*height).
+   */
+  place(map, width = 28, height = width) {
+    const maps = Array(N_CLASSES).fill(null);
+    maps[0] = map;
+    this.#maps(maps, 'place');
+    this.#check(this.#x.dl_place(0, width, height));
+    return this.#floats(this.#x.dl_place_buf(), width * height);
+  }
+
+  /**
+   * The map of class cls, normalised (per map, or shared over every map
+   * given), placed and coloured: {width, height, data} with RGBA bytes.
+   * alpha: opacity follows the value (for overlays); into: reuse this array.
+   */
+  heatmap(maps, cls, { width = 28, height = width, shared = false, colormap = 'inferno', alpha = false, into } = {}) {
+    const mask = this.#maps(maps, 'heatmap');
+    const cmap = COLORMAPS[colormap] ?? fail(`heatmap: colormap must be 'viridis' or 'inferno'`);
+    if (!Number.isInteger(cls)) fail('heatmap: class must be an integer 0..9');
+    this.#check(this.#x.dl_heat(cls, width, height, cmap, (shared ? SHARED : 0) | (alpha ? ALPHA : 0), mask));
+    const n = width * height * 4, p = this.#x.dl_heat_buf();
+    let data;
+    if (into) {
+      if (into.length !== n) fail(`heatmap: into must hold ${n} bytes`);
+      (data = into).set(this.#u8.subarray(p, p + n));
+    } else data = new Uint8ClampedArray(this.#u8.slice(p, p + n).buffer);
+    return { width, height, data };
+  }
+}
+
+function maskOf(classes, what) {
+  if (classes === 'all') return ALL;
+  const list = typeof classes === 'number' ? [classes] : Array.isArray(classes) ? classes : null;
+  if (!list || !list.length) fail(`${what}: classes must be 'all', a class 0..9 or a list of them`);
+  let mask = 0;
+  for (const c of list) {
+    if (!Number.isInteger(c) || c < 0 || c > 9) fail(`${what}: class ${c} is out of range 0..9`);
+    mask |= 1 << c;
+  }
+  return mask;
+}
