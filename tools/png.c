@@ -7,7 +7,7 @@
  * Anything else libpng rejects (CRC, zlib, chunk layout) is a corrupt
  * stream -> DL_ERR_IO. Warnings are dropped: a library must not print.
  */
-#include <png.h>     /* libpng (tools/ is not on the include path) */
+#include <libpng16/png.h> /* libpng; plain <png.h> could find tools/png.h */
 #include "png.h"     /* ours, next to this file */
 
 #include <errno.h>
@@ -239,9 +239,6 @@ static int write_atomic(const char *path, const uint8_t *pix, int w, int h,
     if (!path || !pix) return DL_ERR_ARG;
     if (w < 1 || h < 1 || w > DL_MAX_SIDE || h > DL_MAX_SIDE)
         return DL_ERR_IMAGE_SIZE;
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return DL_ERR_IS_DIR;
-
     size_t n = strlen(path);
     char *tmp = malloc(n + 8);
     if (!tmp) return DL_ERR_NOMEM;
@@ -266,6 +263,7 @@ static int write_atomic(const char *path, const uint8_t *pix, int w, int h,
     int rc = write_pixels(&io, pix, w, h, color, channels);
     if (rc == DL_OK && (fflush(f) != 0 || fsync(fileno(f)) != 0)) rc = DL_ERR_IO;
     if (fclose(f) != 0 && rc == DL_OK) rc = DL_ERR_IO;
+    /* a directory at path: EISDIR -> DL_ERR_IS_DIR */
     if (rc == DL_OK && rename(tmp, path) != 0) rc = errno_status(errno);
     if (rc != DL_OK) unlink(tmp);
     free(tmp);
