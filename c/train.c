@@ -91,7 +91,18 @@ void dl_affine_sample(float *out, const uint8_t *img, float rot_deg, float scale
      *   p = R(-rot) (p' - c - d) / s + c,   R(-rot) = [[cos, -sin], [sin, cos]]
      * (y points down, so R(rot) = [[cos, sin], [-sin, cos]] turns the image
      * counter-clockwise on screen). Then to pixel-index coordinates
-     * (subtract 0.5) and sample bilinearly, zero outside the 28x28 field. */
+     * (subtract 0.5) and sample bilinearly, zero outside the 28x28 field.
+     *
+     * The image sits in a zero border (pad[1..28][1..28], already / 255), and
+     * source coordinates are clamped to [-1, 28]: every sample then reads
+     * inside pad without a branch, and a clamped one reads only zeros. */
+    enum { PW = 32 };
+    float pad[31 * PW];
+    memset(pad, 0, sizeof pad);
+    for (int i = 0; i < 28; i++)
+        for (int j = 0; j < 28; j++)
+            pad[(i + 1) * PW + j + 1] = (float)img[i * 28 + j] / 255.0f;
+
     const double th = rot_deg * (PI_D / 180.0);
     const float inv_s = 1.0f / scale;
     const float cs = (float)cos(th) * inv_s, sn = (float)sin(th) * inv_s;
@@ -104,29 +115,18 @@ void dl_affine_sample(float *out, const uint8_t *img, float rot_deg, float scale
         float *o = out + i * 28;
         for (int j = 0; j < 28; j++) {
             const float u = (float)j + 0.5f - cx;
-            const float sx = u * cs + xv, sy = u * sn + yv;
+            float sx = u * cs + xv, sy = u * sn + yv;
+            sx = sx < 28.0f ? sx : 28.0f; /* minss/maxss: branch-free; */
+            sx = sx > -1.0f ? sx : -1.0f; /* NaN -> 28, which reads zeros */
+            sy = sy < 28.0f ? sy : 28.0f;
+            sy = sy > -1.0f ? sy : -1.0f;
             const float fx0 = floorf(sx), fy0 = floorf(sy);
-            const int x0 = (int)fx0, y0 = (int)fy0;
-            if (!(sx > -1.0f && sx < 28.0f && sy > -1.0f && sy < 28.0f)) {
-                o[j] = 0.0f; /* all four neighbours outside (or NaN) */
-                continue;
-            }
             const float fx = sx - fx0, fy = sy - fy0;
-            float a, b, c, d; /* (y0,x0) (y0,x0+1) (y0+1,x0) (y0+1,x0+1) */
-            if (x0 >= 0 && x0 < 27 && y0 >= 0 && y0 < 27) {
-                const uint8_t *p = img + y0 * 28 + x0;
-                a = p[0]; b = p[1]; c = p[28]; d = p[29];
-            } else {
-                const int xin0 = x0 >= 0, xin1 = x0 + 1 < 28;
-                const int yin0 = y0 >= 0, yin1 = y0 + 1 < 28;
-                a = xin0 && yin0 ? img[y0 * 28 + x0] : 0.0f;
-                b = xin1 && yin0 ? img[y0 * 28 + x0 + 1] : 0.0f;
-                c = xin0 && yin1 ? img[(y0 + 1) * 28 + x0] : 0.0f;
-                d = xin1 && yin1 ? img[(y0 + 1) * 28 + x0 + 1] : 0.0f;
-            }
+            const float *p = pad + ((int)fy0 + 1) * PW + (int)fx0 + 1;
+            const float a = p[0], b = p[1], c = p[PW], d = p[PW + 1];
             /* fx = fy = 0 gives exactly a: the identity is exact. */
             const float top = a + fx * (b - a), bot = c + fx * (d - c);
-            o[j] = (top + fy * (bot - top)) / 255.0f;
+            o[j] = top + fy * (bot - top);
         }
     }
 }
@@ -522,13 +522,19 @@ int dl_checkpoint_load(dl_trainer *t, const char *path)
     dl_tensor ts[DL_MAX_TENSORS + 2];
     st = dl_st_load(buf, len, ts, 0, &meta);
     int64_t epoch = 0, adam_t = 0, n_params = 0;
-    const char *seed_s = dl_meta_get(&meta, "seed");
+    uint64_t seed = 0;
     if (st == DL_OK) {
+        /* The optimizer must match: adam.m is SGD's velocity, adam.v unused. */
+        const char *opt = dl_meta_get(&meta, "opt");
+        const char *want = t->cfg.opt == DL_OPT_SGD ? "sgd" : "adam";
+        const char *seed_s = dl_meta_get(&meta, "seed");
+        char *end = NULL;
+        if (seed_s && *seed_s >= '0' && *seed_s <= '9') seed = strtoull(seed_s, &end, 10);
         if (!parse_i64(dl_meta_get(&meta, "n_params"), &n_params)
             || n_params != (int64_t)P
             || !parse_i64(dl_meta_get(&meta, "epoch"), &epoch) || epoch < 0 || epoch > 1000000000
             || !parse_i64(dl_meta_get(&meta, "adam_t"), &adam_t) || adam_t < 0
-            || !seed_s)
+            || !end || *end || !opt || strcmp(opt, want) != 0)
             st = DL_ERR_ARG;
     }
     /* Tensors straight into the trainer: dl_st_load writes nothing unless
@@ -542,6 +548,6 @@ int dl_checkpoint_load(dl_trainer *t, const char *path)
 
     t->epoch = (int)epoch;
     t->adam.t = adam_t;
-    t->cfg.seed = strtoull(seed_s, NULL, 10);
+    t->cfg.seed = seed;
     return DL_OK;
 }

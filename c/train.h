@@ -106,9 +106,12 @@ int dl_evaluate(const dl_model *m, const uint8_t *images, const uint8_t *labels,
 /* Checkpoint: weights + optimizer state + epoch in one safetensors file,
  * written atomically. Tensors "conv.weight".. plus "adam.m", "adam.v"
  * (n_params each); metadata "epoch", "adam_t", "seed", "n_params", "opt",
- * then `extra` (may be NULL). Load: DL_ERR_ARG if n_params differs from the
- * trainer's model; the checkpoint's seed replaces t->cfg.seed, so the
- * resumed run draws the same shuffles and augmentations. */
+ * then `extra` (may be NULL; the reserved keys in it are ignored). Load:
+ * DL_ERR_ARG if n_params or the optimizer differ from the trainer's, or the
+ * metadata is missing; nothing is changed then. The checkpoint's seed
+ * replaces t->cfg.seed, so the resumed run draws the same shuffles and
+ * augmentations; the rest of t->cfg (lr, epochs, batch, ...) is the
+ * caller's: keep it equal for an exact resume. */
 int dl_checkpoint_save(const dl_trainer *t, const char *path, const dl_meta *extra);
 int dl_checkpoint_load(dl_trainer *t, const char *path);
 

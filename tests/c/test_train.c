@@ -308,6 +308,17 @@ static void test_threads_agree(void **state)
     if (!(diff2 < 1e-4 * maxw && diff3 < 1e-4 * maxw))
         fail_msg("threads 1 vs 2: max |dw| %.3g, vs 3: %.3g, max |w| %.3g",
                  diff2, diff3, maxw);
+
+    /* batch 3 over 4 threads: chunk 0 is always empty, the last batch is 1 */
+    dataset d7 = { 7, g_digits.x, g_digits.y };
+    c.batch = 3;
+    c.threads = 1;
+    train_run(a, &c, 2, 5, &d7);
+    c.threads = 4;
+    train_run(b, &c, 2, 5, &d7);
+    diff2 = 0;
+    for (size_t k = 0; k < P; k++) diff2 = fmax(diff2, fabs(a[k] - b[k]));
+    if (!(diff2 < 1e-4 * maxw)) fail_msg("batch 3, threads 1 vs 4: max |dw| %.3g", diff2);
     free(a); free(b); free(d);
 }
 
@@ -497,9 +508,31 @@ static void test_checkpoint_resume(void **state)
     assert_int_equal(dl_checkpoint_load(&ts, path), DL_ERR_ARG);
     assert_true(ms.params[0] == w0);
     assert_int_equal(ts.epoch, 0);
+    dl_trainer_free(&ts);
+    dl_train_config sgd = c;
+    sgd.opt = DL_OPT_SGD; /* same model, other optimizer: refused */
+    assert_ok(dl_trainer_init(&ts, &mb, &sgd));
+    float wb = mb.params[0];
+    mb.params[0] = 0.5f;
+    assert_int_equal(dl_checkpoint_load(&ts, path), DL_ERR_ARG);
+    assert_true(mb.params[0] == 0.5f);
+    mb.params[0] = wb;
     char missing[128];
     snprintf(missing, sizeof missing, "%s/none.ckpt", g_dir);
     assert_int_equal(dl_checkpoint_load(&ts, missing), DL_ERR_NOT_FOUND);
+    dl_trainer_free(&ts);
+
+    /* a truncated checkpoint: an error, the trainer as it was */
+    assert_ok(dl_read_file(path, &buf, &len));
+    assert_ok(dl_write_file_atomic(missing, buf, len - 100));
+    free(buf);
+    assert_ok(dl_trainer_init(&ts, &mb, &c));
+    memcpy(saved, mb.params, P * sizeof *saved);
+    int st = dl_checkpoint_load(&ts, missing);
+    if (st == DL_OK) fail_msg("truncated checkpoint loaded");
+    assert_memory_equal(mb.params, saved, P * sizeof *saved);
+    assert_int_equal(ts.epoch, 0);
+    unlink(missing);
     dl_trainer_free(&ts);
     dl_model_free(&ms);
 
