@@ -98,7 +98,7 @@ static void parse(options *o, int argc, char **argv, int explain, const char *us
             o->out_dir = cli_value(argc, argv, &i, usage);
         } else if (explain && cli_is_flag(a, "--size")) {
             o->size = (int)cli_int("--size", cli_value(argc, argv, &i, usage), 28,
-                                   4096, usage);
+                                   1024, usage);
         } else if (explain && cli_is_flag(a, "--cmap")) {
             const char *v = cli_value(argc, argv, &i, usage);
             if (strcmp(v, "inferno") == 0) o->cmap = DL_INFERNO;
@@ -193,8 +193,9 @@ static void make_dir(const char *dir)
 }
 
 /* The input as the network sees it (white ink on black), upscaled with
- * nearest neighbour so its pixels stay visible, and the placed, normalised
- * heat t in 0..1 blended over it with opacity 0.6 t. */
+ * nearest neighbour so its pixels stay visible and dimmed to half so that
+ * heat on the ink shows, and the placed, normalised heat t in 0..1 blended
+ * over it with opacity 0.8 t. */
 static void write_overlay(const options *o, const char *path, const float *x,
                           const float *heat)
 {
@@ -203,9 +204,9 @@ static void write_overlay(const options *o, const char *path, const float *x,
     if (!rgb) cli_fail(path, DL_ERR_NOMEM);
     for (int i = 0; i < S; i++) {
         for (int j = 0; j < S; j++) {
-            float g = 255.0f * x[(i * DL_IN_H / S) * DL_IN_W + j * DL_IN_W / S];
+            float g = 0.5f * 255.0f * x[(i * DL_IN_H / S) * DL_IN_W + j * DL_IN_W / S];
             float t = heat[(size_t)i * S + j];
-            float a = 0.6f * t;
+            float a = 0.8f * t;
             uint8_t c[3];
             dl_colormap_rgb(c, t, o->cmap);
             for (int k = 0; k < 3; k++) {

@@ -154,6 +154,28 @@ static void recipe_meta(dl_meta *meta, const dl_train_config *c, int n_train)
     meta_setf(meta, "train_images", "%d", n_train);
 }
 
+/* A resumed run continues the same schedule (the cosine decay spans all the
+ * epochs) only with the same recipe: refuse another one. */
+static void check_recipe(const char *ckpt, const dl_meta *now)
+{
+    static const char *const keys[] = {"epochs", "batch", "lr", "lr_schedule", "optimizer",
+                                       "augmentation", "threads", "train_images"};
+    uint8_t *buf;
+    size_t len;
+    dl_meta was = {0};
+    dl_tensor none[1];
+    int st = dl_read_file(ckpt, &buf, &len);
+    if (st == DL_OK) st = dl_st_load(buf, len, none, 0, &was);
+    if (st != DL_OK) cli_fail(ckpt, st);
+    free(buf);
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        const char *a = dl_meta_get(&was, keys[k]), *b = dl_meta_get(now, keys[k]);
+        if (a && b && strcmp(a, b) != 0)
+            cli_failf(ckpt, "written with %s '%s', this run has '%s': resume with the same flags",
+                      keys[k], a, b);
+    }
+}
+
 int cli_train(int argc, char **argv)
 {
     const char *usage = cli_train_usage;
@@ -169,7 +191,7 @@ int cli_train(int argc, char **argv)
         else if (cli_is_flag(a, "--batch"))
             cfg.batch = (int)cli_int("--batch", cli_value(argc, argv, &i, usage), 1, 65536, usage);
         else if (cli_is_flag(a, "--lr"))
-            cfg.lr = (float)cli_float("--lr", cli_value(argc, argv, &i, usage), 1e-9, 100, usage);
+            cfg.lr = (float)cli_float("--lr", cli_value(argc, argv, &i, usage), 1e-9, 1e30, usage);
         else if (cli_is_flag(a, "--seed"))
             cfg.seed = (uint64_t)cli_int("--seed", cli_value(argc, argv, &i, usage), 0, 0x7fffffffffffffffL, usage);
         else if (cli_is_flag(a, "--threads"))
@@ -209,11 +231,16 @@ int cli_train(int argc, char **argv)
     if (st != DL_OK) cli_fail("seed network", st);
     dl_trainer t;
     if ((st = dl_trainer_init(&t, &m, &cfg)) != DL_OK) cli_fail("trainer", st);
-    if (resume && (st = dl_checkpoint_load(&t, ckpt)) != DL_OK) cli_fail(ckpt, st);
+    if (resume && (st = dl_checkpoint_load(&t, ckpt)) != DL_OK) {
+        if (st == DL_ERR_ARG)
+            cli_failf(ckpt, "not a digitlens checkpoint of this model and optimizer");
+        cli_fail(ckpt, st);
+    }
     int first = resume ? t.epoch : 0;
 
     dl_meta extra = {0};
     recipe_meta(&extra, &t.cfg, n); /* t.cfg: the seed may come from the checkpoint */
+    if (resume) check_recipe(ckpt, &extra);
 
     double train_s_total = 0;
     float acc = 0;
@@ -237,6 +264,8 @@ int cli_train(int argc, char **argv)
                          cfg.threads, &correct, NULL);
         if (st != DL_OK) cli_fail("evaluation", st);
         acc = (float)correct / test.imgs.count;
+        /* Saved before the epoch is reported: a reported epoch is never lost. */
+        if ((st = dl_checkpoint_save(&t, ckpt, &extra)) != DL_OK) cli_fail(ckpt, st);
         double rate = train_s > 0 ? n / train_s : 0;
         fprintf(stderr, "epoch %d/%d  loss %.4f  test accuracy %.2f%%  %.1f s  %.0f img/s\n",
                 e + 1, cfg.epochs, (double)loss, 100.0 * acc, train_s, rate);
@@ -252,7 +281,6 @@ int cli_train(int argc, char **argv)
             fputs("}\n", stdout);
             fflush(stdout);
         }
-        if ((st = dl_checkpoint_save(&t, ckpt, &extra)) != DL_OK) cli_fail(ckpt, st);
     }
     if (first >= cfg.epochs) {
         /* Resumed a finished run: only the test accuracy is left to measure. */

@@ -289,6 +289,9 @@ describe('bad input', { skip: noBin }, () => {
             fs.copyFileSync(src, ckpt);
             assertBadInput(run(['train', '--resume', '--out', out, '--limit', '100']), ckpt, problem);
         }
+        fs.copyFileSync(f['weights.safetensors'], ckpt); // weights, not a checkpoint
+        assertBadInput(run(['train', '--resume', '--out', out, '--limit', '100']), ckpt,
+                       /not a digitlens checkpoint/);
         assert.ok(!fs.existsSync(out));
     });
 
@@ -310,9 +313,13 @@ describe('bad input', { skip: noBin }, () => {
     test('train: divergence stops with an error and writes nothing', { skip: noData }, () => {
         const out = path.join(tmp, 'diverge.safetensors');
         fs.writeFileSync(out, 'precious bytes');
+        // Plain SGD with an absurd rate overflows the weights within a few steps.
         const r = run(['train', '--limit', '2000', '--epochs', '1', '--optimizer', 'sgd',
-                       '--lr', '100', '--no-augment', '--out', out]);
-        assertBadInput(r, out, /diverged/);
+                       '--lr', '1e20', '--no-augment', '--out', out]);
+        assert.equal(r.status, 1, r.stderr);
+        const last = r.stderr.trim().split('\n').at(-1);
+        assert.ok(last.startsWith(`digitlens: ${out}: not written: epoch 1: `), last);
+        assert.match(last, /diverged|NaN/);
         assert.equal(fs.readFileSync(out, 'utf8'), 'precious bytes');
     });
 });
@@ -563,6 +570,8 @@ describe('train', { skip: noData }, () => {
         });
         assert.ok(fs.existsSync(`${cut}.ckpt`), 'checkpoint after epoch 1');
         assert.ok(!fs.existsSync(cut));
+        const other = run(['train', ...args, '--epochs', '3', '--out', cut, '--resume']);
+        assertBadInput(other, `${cut}.ckpt`, /written with epochs '2', this run has '3'/);
         const r = run(['train', ...args, '--out', cut, '--resume']);
         assert.equal(r.status, 0, r.stderr);
         const lines = parseLines(r.stdout);
