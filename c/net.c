@@ -6,6 +6,7 @@
  * and ADD into their outputs, so the caller zeroes once per pass.
  */
 #include "digitlens.h"
+#include "simd.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -21,8 +22,29 @@ const dl_layer_spec dl_seednet[DL_SEEDNET_LAYERS] = {
 
 /* ---- layers ------------------------------------------------------------ */
 
+/* NV vectors (4*NV outputs) of one output row, kept in registers while the
+ * C*K*K weights stream past; inlined with NV constant. */
+static inline void conv_row_block(float *out, const float *in, const float *w,
+                                  float bias, int C, int H, int W, int K, const int NV)
+{
+    v4 acc[6];
+    for (int v = 0; v < NV; v++) acc[v] = v4_splat(bias);
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < K; i++) {
+            const float *row = in + ((size_t)c * H + i) * W;
+            for (int j = 0; j < K; j++) {
+                v4 wv = v4_splat(w[(c * K + i) * K + j]);
+                for (int v = 0; v < NV; v++)
+                    acc[v] = v4_madd(acc[v], wv, v4_load(row + j + 4 * v));
+            }
+        }
+    for (int v = 0; v < NV; v++) v4_store(out + 4 * v, acc[v]);
+}
+
 /* out[b,o,y,x] = bias[o] + sum_{c,i,j} w[o,c,i,j] * inp[b,c,y+i,x+j]
- * inp (B,C,H,W), w (OC,C,K,K), bias (OC), out (B,OC,H-K+1,W-K+1) */
+ * inp (B,C,H,W), w (OC,C,K,K), bias (OC), out (B,OC,H-K+1,W-K+1)
+ * Every output adds its terms in (c,i,j) order, in the vector lanes and in
+ * the scalar tail alike. */
 void dl_conv_forward(float *out, const float *inp, const float *w, const float *bias,
                      int B, int C, int H, int W, int OC, int K)
 {
@@ -30,21 +52,47 @@ void dl_conv_forward(float *out, const float *inp, const float *w, const float *
     for (int b = 0; b < B; b++) {
         const float *ib = inp + (size_t)b * C * H * W;
         for (int o = 0; o < OC; o++) {
-            float *ob = out + ((size_t)b * OC + o) * OH * OW;
-            for (int p = 0; p < OH * OW; p++) ob[p] = bias[o];
-            /* Sum over (c,i,j) outermost so the inner loop runs along a row of
-             * the output with one weight: contiguous, and it vectorises. */
-            for (int c = 0; c < C; c++)
-                for (int i = 0; i < K; i++)
-                    for (int j = 0; j < K; j++) {
-                        float wv = w[((o * C + c) * K + i) * K + j];
-                        const float *ip = ib + ((size_t)c * H + i) * W + j;
-                        for (int y = 0; y < OH; y++)
-                            for (int x = 0; x < OW; x++)
-                                ob[y * OW + x] += wv * ip[y * W + x];
-                    }
+            const float *wo = w + (size_t)o * C * K * K;
+            for (int y = 0; y < OH; y++) {
+                float *orow = out + (((size_t)b * OC + o) * OH + y) * OW;
+                const float *irow = ib + (size_t)y * W;
+                int x = 0;
+                for (; x + 24 <= OW; x += 24)
+                    conv_row_block(orow + x, irow + x, wo, bias[o], C, H, W, K, 6);
+                for (; x + 4 <= OW; x += 4)
+                    conv_row_block(orow + x, irow + x, wo, bias[o], C, H, W, K, 1);
+                for (; x < OW; x++) {
+                    float s = bias[o];
+                    for (int c = 0; c < C; c++)
+                        for (int i = 0; i < K; i++)
+                            for (int j = 0; j < K; j++)
+                                s += wo[(c * K + i) * K + j] * irow[((size_t)c * H + i) * W + x + j];
+                    orow[x] = s;
+                }
+            }
         }
     }
+}
+
+/* dw[j] += sum_{y,x} dout[y,x] * in[y, x+j] for j < KK, one kernel row:
+ * four lanes of partial sums per j, then v4_sum; inlined with KK constant. */
+static inline void conv_dw_row(float *dw, const float *dout, const float *in,
+                               int OH, int OW, int W, const int KK)
+{
+    v4 acc[8];
+    float tail[8] = { 0 };
+    for (int j = 0; j < KK; j++) acc[j] = v4_splat(0.0f);
+    int OW4 = OW & ~3;
+    for (int y = 0; y < OH; y++) {
+        const float *d = dout + (size_t)y * OW, *r = in + (size_t)y * W;
+        for (int x = 0; x < OW4; x += 4) {
+            v4 dv = v4_load(d + x);
+            for (int j = 0; j < KK; j++) acc[j] = v4_madd(acc[j], dv, v4_load(r + x + j));
+        }
+        for (int x = OW4; x < OW; x++)
+            for (int j = 0; j < KK; j++) tail[j] += d[x] * r[x + j];
+    }
+    for (int j = 0; j < KK; j++) dw[j] += v4_sum(acc[j]) + tail[j];
 }
 
 /* from out[b,o,y,x] = bias[o] + sum w[o,c,i,j] * inp[b,c,y+i,x+j]:
@@ -67,24 +115,29 @@ void dl_conv_backward(float *dinp, float *dw, float *dbias, const float *dout,
                 dbias[o] += s;
             }
             for (int c = 0; c < C; c++)
-                for (int i = 0; i < K; i++)
-                    for (int j = 0; j < K; j++) {
-                        size_t wi = ((size_t)(o * C + c) * K + i) * K + j;
-                        size_t io = ((size_t)c * H + i) * W + j;
-                        if (dw) {
+                for (int i = 0; i < K; i++) {
+                    size_t wi = ((size_t)(o * C + c) * K + i) * K;
+                    size_t io = ((size_t)c * H + i) * W;
+                    if (dw && K == 5)
+                        conv_dw_row(dw + wi, db, ib + io, OH, OW, W, 5);
+                    else if (dw && K <= 8)
+                        conv_dw_row(dw + wi, db, ib + io, OH, OW, W, K);
+                    else if (dw)
+                        for (int j = 0; j < K; j++) {
                             float s = 0.0f;
                             for (int y = 0; y < OH; y++)
                                 for (int x = 0; x < OW; x++)
-                                    s += db[y * OW + x] * ib[io + y * W + x];
-                            dw[wi] += s;
+                                    s += db[y * OW + x] * ib[io + j + y * W + x];
+                            dw[wi + j] += s;
                         }
-                        if (dib) {
-                            float wv = w[wi];
+                    if (dib)
+                        for (int j = 0; j < K; j++) {
+                            float wv = w[wi + j];
                             for (int y = 0; y < OH; y++)
                                 for (int x = 0; x < OW; x++)
-                                    dib[io + y * W + x] += wv * db[y * OW + x];
+                                    dib[io + j + y * W + x] += wv * db[y * OW + x];
                         }
-                    }
+                }
         }
     }
 }
@@ -98,8 +151,7 @@ void dl_relu_forward(float *out, const float *inp, size_t n)
 /* from out = max(inp, 0): dinp += dout where out > 0 (the subgradient at 0 is 0) */
 void dl_relu_backward(float *dinp, const float *dout, const float *out, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (out[i] > 0.0f) dinp[i] += dout[i];
+    for (size_t i = 0; i < n; i++) dinp[i] += out[i] > 0.0f ? dout[i] : 0.0f;
 }
 
 /* out[b,c,y,x] = max over the PxP window at (P*y, P*x); argmax keeps the flat
@@ -115,16 +167,25 @@ void dl_maxpool_forward(float *out, int32_t *argmax, const float *inp,
         const float *ip = inp + (size_t)bc * H * W;
         float *op = out + (size_t)bc * OH * OW;
         int32_t *ap = argmax + (size_t)bc * OH * OW;
+        int32_t base = bc * H * W;
         for (int y = 0; y < OH; y++)
             for (int x = 0; x < OW; x++) {
                 int best = (P * y) * W + P * x;
-                for (int i = 0; i < P; i++)
-                    for (int j = 0; j < P; j++) {
-                        int k = (P * y + i) * W + P * x + j;
-                        if (ip[k] > ip[best]) best = k;
-                    }
+                if (P == 2) {
+                    /* the common case, without the inner loops: a b / c d */
+                    int k1 = best + 1, k2 = best + W, k3 = best + W + 1;
+                    best = ip[k1] > ip[best] ? k1 : best;
+                    best = ip[k2] > ip[best] ? k2 : best;
+                    best = ip[k3] > ip[best] ? k3 : best;
+                } else {
+                    for (int i = 0; i < P; i++)
+                        for (int j = 0; j < P; j++) {
+                            int k = (P * y + i) * W + P * x + j;
+                            if (ip[k] > ip[best]) best = k;
+                        }
+                }
                 op[y * OW + x] = ip[best];
-                ap[y * OW + x] = best + bc * H * W;
+                ap[y * OW + x] = best + base;
             }
     }
 }
@@ -146,14 +207,14 @@ void dl_dense_forward(float *out, const float *inp, const float *w, const float 
         const float *x = inp + (size_t)b * IN;
         for (int o = 0; o < OUT; o++) {
             const float *wr = w + (size_t)o * IN;
-            /* Four partial sums: the same order in every build (native, WASM,
-             * SIMD or not), and no single long dependency chain. */
-            float s[4] = { 0, 0, 0, 0 };
+            /* Four lanes of partial sums, then (l0 + l1) + (l2 + l3): the
+             * same order in every build (native, WASM, SIMD or not). */
+            v4 acc = v4_splat(0.0f);
             int i = 0;
-            for (; i + 4 <= IN; i += 4)
-                for (int l = 0; l < 4; l++) s[l] += wr[i + l] * x[i + l];
-            for (; i < IN; i++) s[0] += wr[i] * x[i];
-            out[(size_t)b * OUT + o] = bias[o] + ((s[0] + s[1]) + (s[2] + s[3]));
+            for (; i + 4 <= IN; i += 4) acc = v4_madd(acc, v4_load(wr + i), v4_load(x + i));
+            float tail = 0.0f;
+            for (; i < IN; i++) tail += wr[i] * x[i];
+            out[(size_t)b * OUT + o] = bias[o] + (v4_sum(acc) + tail);
         }
     }
 }
