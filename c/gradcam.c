@@ -9,9 +9,52 @@
  *   L^c       = ReLU(sum_k alpha_k^c A_k),  at 24 x 24, before any resizing
  */
 #include "digitlens.h"
+#include "simd.h"
 
 #include <math.h>
 #include <string.h>
+
+/* The seed network's shape after A: max-pool, flatten, the last dense. */
+static int pool_then_dense(const dl_model *m)
+{
+    int L = m->cam_layer;
+    return L + 3 == m->n_layers - 1 && m->layers[L + 1].spec.kind == DL_MAXPOOL &&
+           m->layers[L + 2].spec.kind == DL_FLATTEN && m->layers[L + 3].spec.kind == DL_DENSE;
+}
+
+/* After max-pool -> flatten -> dense, dy^c/dA is zero except at each pool
+ * window's winner, which receives fc.weight[c, k, cell]: every window passes
+ * its gradient to exactly one cell (ties: the first). So
+ *   alpha_k^c = (1/Z) sum_cells fc.weight[c, k, cell]
+ * whatever the input: the same number the backward pass would give (up to
+ * the order of a float sum) at 1/30 of its cost. */
+static void alpha_pool_dense(float *alpha, const dl_model *m, int c)
+{
+    const dl_layer *fc = &m->layers[m->n_layers - 1];
+    const dl_layer *pool = &m->layers[m->cam_layer + 1];
+    int cells = pool->out_h * pool->out_w;
+    const float *wc = m->params + fc->w_off + (size_t)c * fc->in_size;
+    for (int k = 0; k < pool->out_c; k++) {
+        v4 acc = v4_splat(0.0f);
+        float tail = 0.0f;
+        int q = 0;
+        for (; q + 4 <= cells; q += 4) acc = v4_add(acc, v4_load(wc + k * cells + q));
+        for (; q < cells; q++) tail += wc[k * cells + q];
+        alpha[k] = (v4_sum(acc) + tail) / (float)DL_MAP_SIZE;
+    }
+}
+
+/* map = ReLU(sum_k alpha_k A_k), (24, 24) */
+static void weighted_sum_relu(float *map, const float *alpha, const float *A, int K)
+{
+    for (int p = 0; p < DL_MAP_SIZE; p += 4) {
+        v4 acc = v4_splat(0.0f);
+        for (int k = 0; k < K; k++)
+            acc = v4_madd(acc, v4_splat(alpha[k]), v4_load(A + (size_t)k * DL_MAP_SIZE + p));
+        v4_store(map + p, acc);
+    }
+    for (int p = 0; p < DL_MAP_SIZE; p++) map[p] = map[p] > 0.0f ? map[p] : 0.0f;
+}
 
 int dl_gradcam(const dl_model *m, dl_work *w, const float *x, unsigned classes,
                dl_cam *out)
@@ -36,23 +79,25 @@ int dl_gradcam(const dl_model *m, dl_work *w, const float *x, unsigned classes,
     const int L = m->cam_layer;
     const int K = m->layers[L].out_c, Z = DL_MAP_SIZE;
     const float *A = dl_layer_out(m, w, L);   /* (K, 24, 24) */
-    const float *dA = dl_layer_grad(m, w, L); /* (K, 24, 24) */
+    const int pooled = pool_then_dense(m);
     for (int c = 0; c < DL_CLASSES; c++) {
         if (!(classes & (1u << c))) continue;
-        float onehot[DL_CLASSES] = { 0 };
-        onehot[c] = 1.0f;
-        /* dy^c/dA: backward from the logit, stopped at A, no weight grads */
-        st = dl_backward(m, w, onehot, 1, L, NULL);
-        if (st) return st;
-        float *map = out->maps[c];
-        for (int k = 0; k < K; k++) {
-            float s = 0.0f;
-            for (int p = 0; p < Z; p++) s += dA[k * Z + p];
-            float alpha = s / (float)Z;
-            out->alpha[c][k] = alpha;
-            for (int p = 0; p < Z; p++) map[p] += alpha * A[k * Z + p];
+        if (pooled) {
+            alpha_pool_dense(out->alpha[c], m, c);
+        } else {
+            /* dy^c/dA: backward from the logit, stopped at A, no weight grads */
+            float onehot[DL_CLASSES] = { 0 };
+            onehot[c] = 1.0f;
+            st = dl_backward(m, w, onehot, 1, L, NULL);
+            if (st) return st;
+            const float *dA = dl_layer_grad(m, w, L); /* (K, 24, 24) */
+            for (int k = 0; k < K; k++) {
+                float s = 0.0f;
+                for (int p = 0; p < Z; p++) s += dA[k * Z + p];
+                out->alpha[c][k] = s / (float)Z;
+            }
         }
-        for (int p = 0; p < Z; p++) map[p] = map[p] > 0.0f ? map[p] : 0.0f;
+        weighted_sum_relu(out->maps[c], out->alpha[c], A, K);
     }
     return DL_OK;
 }

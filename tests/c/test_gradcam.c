@@ -124,9 +124,13 @@ static void test_gradcam_ties_and_zero_activations(void **state)
         }
         for (int p = 0; p < 576; p++) assert_true(cam.maps[c][p] == 0.0f);
     }
-    /* the gradient landed on the first cell of each window only */
+    /* the backward pass itself routes each window's gradient to its first
+     * cell only (dl_gradcam takes the closed form for this architecture) */
+    float onehot[10] = { 0 };
+    onehot[2] = 1.0f;
+    assert_ok(dl_backward(&m, &w, onehot, 1, 1, NULL));
     const float *dA = dl_layer_grad(&m, &w, 1);
-    assert_true(dA[0] != 0.0f);
+    assert_close(dA[0], m.params[fc->w_off + 2 * 1728], 0, 0);
     assert_true(dA[1] == 0.0f && dA[24] == 0.0f && dA[25] == 0.0f);
     dl_work_free(&w);
     dl_model_free(&m);
@@ -145,6 +149,19 @@ static void test_gradcam_one_class_equals_all(void **state)
     assert_ok(dl_gradcam(&m, &w, x, 1u << 3, &one));
     assert_int_equal(one.classes, 1u << 3);
     assert_memory_equal(one.maps[3], all.maps[3], sizeof one.maps[3]);
+    /* the closed-form alpha equals the mean of dy^c/dA from the backward pass */
+    for (int c = 0; c < 10; c++) {
+        float onehot[10] = { 0 };
+        onehot[c] = 1.0f;
+        assert_ok(dl_forward(&m, &w, x, 1));
+        assert_ok(dl_backward(&m, &w, onehot, 1, 1, NULL));
+        const float *dA = dl_layer_grad(&m, &w, 1);
+        for (int k = 0; k < 12; k++) {
+            double s = 0;
+            for (int p = 0; p < 576; p++) s += dA[k * 576 + p];
+            assert_close(all.alpha[c][k], s / 576, 1e-8, 1e-5);
+        }
+    }
     for (int p = 0; p < 576; p++) assert_true(one.maps[4][p] == 0.0f);
     double psum = 0;
     for (int c = 0; c < 10; c++) psum += all.probs[c];
