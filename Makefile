@@ -45,20 +45,36 @@ build/test_%: tests/c/test_%.c tests/c/testutil.h $(HDRS)
 	$(CC) $(CFLAGS) -Itests/c $< $(filter %.o,$^) -o $@ -lcmocka -lpng $(LDLIBS)
 
 # ---- WebAssembly: standalone, no imports, fixed memory -----------------
+# c/wasm_api.c holds every export and all the memory (static buffers, ~8.5 MB,
+# mostly the 1024x1024 RGBA preprocess input); the memory never grows. The
+# build fails if the module imports anything. web/ also gets the default
+# weights and the page's sample digits (built from the fetched MNIST test
+# set, so not committed).
 EMCC      := emcc
 WASM_SRC  := c/status.c c/net.c c/gradcam.c c/preprocess.c c/safetensors.c \
              c/idx.c c/wasm_api.c
 WASM_FLAGS := -std=c11 -O3 -ffp-contract=off -Ic --no-entry -sSTANDALONE_WASM \
-              -sALLOW_MEMORY_GROWTH=0 -sINITIAL_MEMORY=4194304 \
+              -sALLOW_MEMORY_GROWTH=0 -sINITIAL_MEMORY=12582912 \
               -sTOTAL_STACK=262144 -sERROR_ON_UNDEFINED_SYMBOLS=1
-wasm: web/digitlens.wasm web/digitlens-nosimd.wasm
+WEB_DATA  := web/seednet.safetensors web/samples.bin
+# zero imports, or the rule fails (a libc call that needs WASI would add one)
+WASM_NO_IMPORTS = node -e 'const f=process.argv[1], i=WebAssembly.Module.imports(new WebAssembly.Module(require("fs").readFileSync(f))); if (i.length) { console.error(f + ": imports " + i.map(x => x.module + "." + x.name).join(", ")); process.exit(1) }'
+wasm: web/digitlens.wasm web/digitlens-nosimd.wasm $(WEB_DATA)
 web/digitlens.wasm: $(WASM_SRC) $(HDRS)
+	@mkdir -p build
 	$(EMCC) $(WASM_FLAGS) -msimd128 $(WASM_SRC) -o build/digitlens-simd.raw.wasm
-	wasm-opt -O3 --enable-simd --strip-debug build/digitlens-simd.raw.wasm -o $@
+	wasm-opt -O3 --enable-simd --strip-debug --strip-producers build/digitlens-simd.raw.wasm -o $@.tmp
+	@$(WASM_NO_IMPORTS) $@.tmp && mv -f $@.tmp $@
 web/digitlens-nosimd.wasm: $(WASM_SRC) $(HDRS)
 	@mkdir -p build
 	$(EMCC) $(WASM_FLAGS) $(WASM_SRC) -o build/digitlens-nosimd.raw.wasm
-	wasm-opt -O3 --strip-debug build/digitlens-nosimd.raw.wasm -o $@
+	wasm-opt -O3 --mvp-features --enable-mutable-globals --enable-sign-ext --strip-debug --strip-producers \
+	  build/digitlens-nosimd.raw.wasm -o $@.tmp
+	@$(WASM_NO_IMPORTS) $@.tmp && mv -f $@.tmp $@
+web/seednet.safetensors: weights/seednet.safetensors
+	cp -f $< $@
+web/samples.bin: tools/make_samples.mjs data/mnist/.verified
+	node tools/make_samples.mjs data/mnist/t10k-images-idx3-ubyte data/mnist/t10k-labels-idx1-ubyte $@
 
 # ---- set-up, data ------------------------------------------------------
 setup:
@@ -85,4 +101,4 @@ demo: setup
 	node tools/serve.mjs web $(PORT)
 
 clean:
-	rm -rf build web/digitlens.wasm web/digitlens-nosimd.wasm
+	rm -rf build web/digitlens.wasm web/digitlens-nosimd.wasm $(WEB_DATA)

@@ -177,17 +177,42 @@ static int check_side(int w, int h, int max, const char *context)
     return DL_OK;
 }
 
+/* A scribble over the whole pad is not a digit, whichever way the border
+ * makes the polarity come out: ink (|v - paper| > 64, paper = the border's
+ * median, as preprocessing reads it) on more than 40% of the image, or
+ * touching all four edges (then the gaps between strokes would be read as
+ * the digit). A digit on a pad or a page leaves margins. */
+static int is_scribble(const uint8_t *g, int w, int h)
+{
+    uint32_t hist[256] = {0}, n_border = 0;
+    for (int x = 0; x < w; x++) { hist[g[x]]++; hist[g[(size_t)(h - 1) * w + x]]++; }
+    for (int y = 0; y < h; y++) { hist[g[(size_t)y * w]]++; hist[g[(size_t)y * w + w - 1]]++; }
+    n_border = 2u * (uint32_t)(w + h);
+    int paper = 0;
+    for (uint32_t seen = 0; paper < 255 && (seen += hist[paper]) <= n_border / 2; paper++) {}
+    size_t ink = 0;
+    int top = 0, bottom = 0, left = 0, right = 0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            int d = g[(size_t)y * w + x] - paper;
+            if (d <= 64 && d >= -64) continue;
+            ink++;
+            top |= y == 0; bottom |= y == h - 1; left |= x == 0; right |= x == w - 1;
+        }
+    return ink * 5 > (size_t)w * (size_t)h * 2 || (w >= 8 && h >= 8 && top && bottom && left && right);
+}
+
 static int preprocess_gray(const uint8_t *g, int w, int h)
 {
+    static const char *const covers = "ink covers most of the image: draw a single digit";
+    if (is_scribble(g, w, h)) return fail(DL_ERR_NO_INK, "preprocess", covers);
     int st = dl_preprocess(input, g, w, h);
     if (st == DL_ERR_NO_INK)
         return fail(st, "preprocess", "no digit: the image is blank");
     if (st) return fail(st, "preprocess", NULL);
     int ink = 0;
     for (int i = 0; i < DL_IN_SIZE; i++) ink += input[i] > 0.5f;
-    if (ink > DL_WASM_MAX_INK)
-        return fail(DL_ERR_NO_INK, "preprocess",
-                    "ink covers most of the image: draw a single digit");
+    if (ink > DL_WASM_MAX_INK) return fail(DL_ERR_NO_INK, "preprocess", covers);
     return DL_OK;
 }
 

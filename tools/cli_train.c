@@ -40,6 +40,9 @@ void cli_train_usage_init(void)
         "  --resume          continue from FILE.ckpt\n"
         "  --no-augment      no random affine augmentation (default: shift +-%g px,\n"
         "                    rotation +-%g deg, scale 1 +- %g)\n"
+        "  --aug-shift PX, --aug-rot DEG, --aug-scale S\n"
+        "                    augmentation ranges: shift +-PX pixels, rotation\n"
+        "                    +-DEG degrees, scale uniform in [1-S, 1+S]\n"
         "  --limit N         train on the first N training images only\n"
         "  --json            one line per epoch on stdout: {\"epoch\", \"train_s\",\n"
         "                    \"images_per_s\", \"loss\", \"test_acc\"}\n"
@@ -206,6 +209,12 @@ int cli_train(int argc, char **argv)
             out = cli_value(argc, argv, &i, usage);
         else if (cli_is_flag(a, "--resume")) resume = 1;
         else if (cli_is_flag(a, "--no-augment")) cfg.augment = 0;
+        else if (cli_is_flag(a, "--aug-shift"))
+            cfg.aug_shift = (float)cli_float("--aug-shift", cli_value(argc, argv, &i, usage), 0, 10, usage);
+        else if (cli_is_flag(a, "--aug-rot"))
+            cfg.aug_rot = (float)cli_float("--aug-rot", cli_value(argc, argv, &i, usage), 0, 90, usage);
+        else if (cli_is_flag(a, "--aug-scale"))
+            cfg.aug_scale = (float)cli_float("--aug-scale", cli_value(argc, argv, &i, usage), 0, 0.5, usage);
         else if (cli_is_flag(a, "--limit"))
             limit = cli_int("--limit", cli_value(argc, argv, &i, usage), 1, 1L << 30, usage);
         else if (cli_is_flag(a, "--json")) json = 1;

@@ -31,10 +31,8 @@ const server = http.createServer((req, res) => {
   res.setHeader('Content-Security-Policy', CSP);
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Referrer-Policy', 'no-referrer');
-  res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
   handler(req, res, {
     public: root,
-    cleanUrls: false,
     directoryListing: false,
     headers: [
       { source: '**/*.safetensors', headers: [{ key: 'Content-Type', value: 'application/octet-stream' }] },

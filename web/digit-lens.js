@@ -20,6 +20,7 @@ const CSS = `
   --card: #151821; --track: #232836; --bar: #5b6475; } }
 * { box-sizing: border-box; }
 .card { display: flex; flex-wrap: wrap; gap: 18px; padding: 18px; background: var(--card);
+  max-width: calc(var(--pad) + 420px);
   border: 1px solid var(--line); border-radius: 16px; box-shadow: 0 1px 2px #0000000d, 0 8px 24px #0000000f; }
 .stage { position: relative; width: var(--pad); height: var(--pad); border-radius: 12px; overflow: hidden;
   background: var(--ink); }
@@ -29,13 +30,15 @@ canvas { display: block; }
 .hint { position: absolute; inset: 0; display: grid; place-items: center; color: #8b93a3; pointer-events: none;
   font-size: 15px; }
 .card:not([data-state=idle]) .hint { display: none; }
-.tools { display: flex; align-items: center; gap: 6px; margin-top: 10px; width: var(--pad); }
+.tools { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; margin-top: 10px; width: var(--pad); }
 button { font: inherit; color: inherit; background: none; border: 1px solid var(--line); border-radius: 8px;
-  padding: 5px 10px; cursor: pointer; }
+  padding: 4px 9px; cursor: pointer; }
+.tools button { font-size: 13px; }
 button:hover { border-color: var(--muted); }
 button:focus-visible, input:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
-.op { margin-left: auto; display: flex; align-items: center; gap: 6px; color: var(--muted); font-size: 12px; }
-.op input { width: 72px; accent-color: var(--accent); }
+.op { flex: 1 1 70px; display: flex; justify-content: flex-end; align-items: center; gap: 4px;
+  color: var(--muted); font-size: 12px; }
+.op input { width: 100%; min-width: 40px; max-width: 72px; margin: 0; accent-color: var(--accent); }
 .info { flex: 1 1 220px; min-width: 220px; display: flex; flex-direction: column; gap: 12px; }
 .head { display: flex; align-items: center; gap: 14px; }
 [part=digit] { font-size: 56px; font-weight: 700; line-height: 1; width: 44px; text-align: center;
@@ -52,15 +55,15 @@ button:focus-visible, input:focus-visible { outline: 2px solid var(--accent); ou
 .bar:hover { background: var(--track); }
 .bar[aria-checked=true] { background: var(--track); box-shadow: inset 0 0 0 1px var(--line); }
 .track { height: 8px; border-radius: 4px; background: var(--track); overflow: hidden; }
-.fill { display: block; height: 100%; width: 0; background: var(--bar); border-radius: 4px; transition: width .12s; }
+.fill { display: block; height: 100%; width: 0; background: var(--bar); border-radius: 4px; }
 .top .fill { background: var(--accent); }
 .pct { color: var(--muted); font-size: 12px; text-align: right; }
 .top .pct, .top .lbl { color: var(--fg); font-weight: 600; }
 [part=message] { display: none; position: absolute; inset: 0; place-content: center; text-align: center;
-  padding: 12px; border-radius: 10px; background: var(--track); color: var(--fg); }
+  padding: 16px 24px; border-radius: 10px; border: 1px dashed var(--line); color: var(--muted); }
 .card:not([data-state=ok]) [part=message] { display: grid; }
 .card:not([data-state=ok]) .bars { visibility: hidden; }
-.card[data-state=error] [part=message] { background: #fdecec; color: #9b1c1c; }
+.card[data-state=error] [part=message] { border: 0; background: #fdeeee; color: #a11d1d; }
 @media (prefers-color-scheme: dark) { .card[data-state=error] [part=message] { background: #3a1d1f; color: #ffb4b4; } }
 .stripbox { flex: 1 1 100%; }
 .cap { margin: 0 0 6px; color: var(--muted); font-size: 12px; }
@@ -69,7 +72,7 @@ button:focus-visible, input:focus-visible { outline: 2px solid var(--accent); ou
   font-size: 12px; color: var(--muted); }
 .tile canvas { width: 100%; aspect-ratio: 1; background: #000; }
 .tile[aria-checked=true] { border-color: var(--accent); color: var(--fg); font-weight: 600; }
-.card:not([data-state=ok]) [part=strip] { opacity: .35; pointer-events: none; }
+.card:not([data-state=ok]) [part=strip] { opacity: .12; pointer-events: none; }
 `;
 
 const HTML = `
@@ -105,7 +108,7 @@ const HTML = `
   </div>
 </div>`;
 
-const TILE = 56, MAX_SIDE = 1024;
+const TILE = 56, MAX_SIDE = 1024, HEAT28 = 280;
 let sheet = null; // one constructed stylesheet shared by every instance
 const samples = new Map(); // samples.bin URL -> Promise<{labels, pixels, count}>
 
@@ -137,11 +140,33 @@ async function loadSamples(url) {
   return samples.get(url);
 }
 
+// Where the network's 28x28 frame lies on the drawing. Preprocessing fits
+// the ink's bounding box into 20x20 and moves its centre of mass to the
+// middle, so the frame is the drawing scaled by 20 / (longer side of the
+// box) about the centre of mass: pad pixel = o + scale * (28x28 coordinate).
+// img: the pad's pixels (white ink on black), f: pad pixels per img pixel.
+function placement(img, x28, f) {
+  const { data, width: w, height: h } = img;
+  let x0 = w, y0 = h, x1 = -1, y1 = -1, m = 0, mx = 0, my = 0;
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const v = data[4 * (y * w + x)];
+      if (v <= 26) continue; // below 10% of full ink: paper, as preprocess reads it
+      if (x < x0) x0 = x; if (x > x1) x1 = x; if (y < y0) y0 = y; if (y > y1) y1 = y;
+      m += v; mx += v * (x + 0.5); my += v * (y + 0.5);
+    }
+  let n = 0, nx = 0, ny = 0;
+  for (let i = 0; i < 784; i++) { n += x28[i]; nx += x28[i] * ((i % 28) + 0.5); ny += x28[i] * (Math.floor(i / 28) + 0.5); }
+  if (!m || !n) return { scale: (w * f) / 28, ox: 0, oy: 0 };
+  const s = Math.max(x1 - x0 + 1, y1 - y0 + 1) / 20; // img pixels per 28x28 pixel
+  return { scale: s * f, ox: f * (mx / m - s * (nx / n)), oy: f * (my / m - s * (ny / n)) };
+}
+
 export class DigitLens extends HTMLElement {
   static get observedAttributes() { return ['weights', 'size']; }
 
   #lens = null; #loading = null; #strokes = []; #stroke = null; #sample = null;
-  #cls = null; #frame = 0; #size = 280; #dpr = 1; #heatImg = null; #x = null;
+  #cls = null; #frame = 0; #size = 280; #dpr = 1; #x = null; #place = null;
   #$ = {};
 
   constructor() {
@@ -182,6 +207,11 @@ export class DigitLens extends HTMLElement {
     $.inputImg = $.inputCtx.createImageData(28, 28);
     $.tiles = [...$.strip.querySelectorAll('canvas')].map((cv) => cv.getContext('2d'));
     $.tileImg = $.tiles[0].createImageData(TILE, TILE);
+    // the heatmap in the network's 28x28 frame, drawn onto the pad through #place
+    $.heat28 = document.createElement('canvas');
+    $.heat28.width = $.heat28.height = HEAT28;
+    $.heat28Ctx = $.heat28.getContext('2d');
+    $.heat28Img = $.heat28Ctx.createImageData(HEAT28, HEAT28);
 
     $.pad.addEventListener('pointerdown', (e) => this.#down(e));
     $.pad.addEventListener('pointermove', (e) => this.#move(e));
@@ -248,8 +278,18 @@ export class DigitLens extends HTMLElement {
 
   #error(text) {
     this.#state('error', text);
-    this.#$.digit.textContent = '–';
-    this.#$.heatCtx.clearRect(0, 0, this.#$.heat.width, this.#$.heat.height);
+    this.#blank();
+  }
+
+  // No result to show: clear every output (the state's message says why).
+  #blank() {
+    const $ = this.#$;
+    $.digit.textContent = '–';
+    $.sub.textContent = '';
+    $.heatCtx.setTransform(1, 0, 0, 1, 0, 0);
+    $.heatCtx.clearRect(0, 0, $.heat.width, $.heat.height);
+    $.inputCtx.clearRect(0, 0, 28, 28);
+    for (const t of $.tiles) t.clearRect(0, 0, TILE, TILE);
   }
 
   #resize() {
@@ -260,7 +300,6 @@ export class DigitLens extends HTMLElement {
     $.card.style.setProperty('--pad', this.#size + 'px');
     $.pad.width = $.pad.height = side;
     $.heat.width = $.heat.height = Math.min(side, 512);
-    this.#heatImg = $.heatCtx.createImageData($.heat.width, $.heat.height);
     this.#redraw();
   }
 
@@ -353,16 +392,20 @@ export class DigitLens extends HTMLElement {
     if (!lens) return;
     if (!this.#strokes.length && !this.#sample) {
       this.#x = null;
-      this.#$.heatCtx.clearRect(0, 0, this.#$.heat.width, this.#$.heat.height);
-      this.#$.digit.textContent = '–';
-      this.#$.sub.textContent = '';
-      this.#$.inputCtx.clearRect(0, 0, 28, 28);
+      this.#blank();
       this.#state('idle', 'Draw a digit (0–9) on the dark pad to see what the network reads.');
       return;
     }
     let r;
     try {
-      this.#x = !this.#strokes.length ? this.#sample.pixels : lens.preprocess(this.#padImage());
+      if (!this.#strokes.length) {
+        this.#x = this.#sample.pixels;
+        this.#place = { scale: this.#$.pad.width / 28, ox: 0, oy: 0 };
+      } else {
+        const img = this.#padImage();
+        this.#x = lens.preprocess(img);
+        this.#place = placement(img, this.#x, this.#$.pad.width / img.width);
+      }
       r = lens.explain(this.#x);
     } catch (e) {
       if (!(e instanceof DigitLensError)) throw e;
@@ -387,7 +430,11 @@ export class DigitLens extends HTMLElement {
     const cls = this.#cls ?? digit;
     $.digit.textContent = digit;
     const s = this.#sample && !this.#strokes.length ? ` · sample labelled <b>${this.#sample.label}</b>` : '';
-    $.sub.innerHTML = `<b>${(probs[digit] * 100).toFixed(1)}%</b> sure${s}<br>heatmap: why <b>${cls}</b>`;
+    // Grad-CAM can be zero everywhere: the averaged gradient finds no
+    // positive evidence. Say so rather than show an empty overlay.
+    const lit = maps[cls].some((v) => v > 0);
+    $.sub.innerHTML = `<b>${(probs[digit] * 100).toFixed(1)}%</b> sure${s}<br>` +
+      (lit ? `heatmap: why <b>${cls}</b>` : `no positive Grad-CAM evidence for <b>${cls}</b>`);
     [...$.bars.children].forEach((b, c) => {
       const p = probs[c] * 100;
       b.classList.toggle('top', c === digit);
@@ -405,9 +452,15 @@ export class DigitLens extends HTMLElement {
     }
     $.inputCtx.putImageData($.inputImg, 0, 0);
     // the map of the chosen class over the pad (per-map scale, opacity = heat)
-    const h = this.#heatImg;
-    lens.heatmap(maps, cls, { width: h.width, alpha: true, into: h.data });
-    $.heatCtx.putImageData(h, 0, 0);
+    // (in the 28x28 frame, then mapped back onto the drawing)
+    lens.heatmap(maps, cls, { width: HEAT28, alpha: true, into: $.heat28Img.data });
+    $.heat28Ctx.putImageData($.heat28Img, 0, 0);
+    const k = $.heat.width / $.pad.width, { scale, ox, oy } = this.#place, sc = (scale * k * 28) / HEAT28;
+    $.heatCtx.setTransform(1, 0, 0, 1, 0, 0);
+    $.heatCtx.clearRect(0, 0, $.heat.width, $.heat.height);
+    $.heatCtx.setTransform(sc, 0, 0, sc, ox * k, oy * k);
+    $.heatCtx.drawImage($.heat28, 0, 0);
+    $.heatCtx.setTransform(1, 0, 0, 1, 0, 0);
     // all ten on one shared scale, the input screened over each
     $.tiles.forEach((ctx, c) => {
       lens.heatmap(maps, c, { width: TILE, shared: true, into: $.tileImg.data });

@@ -1,0 +1,272 @@
+// page.test.js — the demo page in Debian's Chromium, served as `make demo`
+// serves it (tools/serve.mjs, strict CSP): digits drawn with real pointer
+// events on canvas[part=pad] are read, the heatmap lies on the strokes, no
+// console error and no request beyond the page's origin; bad input gets a
+// clear message. Screenshots land in build/.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const WEB = path.join(ROOT, 'web');
+const BUILD = path.join(ROOT, 'build');
+const CHROMIUM = '/usr/bin/chromium';
+const NEEDS = ['digitlens.wasm', 'digitlens-nosimd.wasm', 'seednet.safetensors', 'samples.bin'];
+const missing = NEEDS.filter((f) => !fs.existsSync(path.join(WEB, f)));
+const skip = !fs.existsSync(CHROMIUM) ? `${CHROMIUM} not installed (make setup)`
+  : missing.length ? `web/${missing.join(', web/')} not built (make wasm)` : false;
+
+// Strokes in pad units (0..1), each a list of points.
+const DIGITS = {
+  1: [[[0.52, 0.14], [0.5, 0.5], [0.48, 0.86]]],
+  7: [[[0.26, 0.18], [0.74, 0.18], [0.62, 0.42], [0.46, 0.86]]],
+  0: [Array.from({ length: 41 }, (_, i) => {
+    const t = (i / 40) * 2 * Math.PI;
+    return [0.5 + 0.22 * Math.sin(t), 0.5 - 0.33 * Math.cos(t)];
+  })],
+};
+// The same digits small, in corners: the heatmap must follow them there
+// (it is computed in the 28x28 frame that preprocessing makes).
+const shrink = (strokes, x0, y0) => strokes.map((s) => s.map(([x, y]) => [x0 + 0.4 * x, y0 + 0.4 * y]));
+const DRAWN = [['1', DIGITS[1]], ['7', DIGITS[7]], ['0', DIGITS[0]],
+  ['0', shrink(DIGITS[0], 0.06, 0.06)], ['1', shrink(DIGITS[1], 0.55, 0.55)], ['7', shrink(DIGITS[7], 0.5, 0.08)]];
+// Zigzags from edge to edge, closer than the stroke width: ink everywhere.
+// (The pad's corners are rounded off: start inside them.)
+const SCRIBBLE = [Array.from({ length: 34 }, (_, i) => [i % 2 ? 0.97 : 0.04, 0.03 + 0.94 * (i / 33)])];
+
+let server, origin, context, tmp;
+
+before(async () => {
+  if (skip) return;
+  server = spawn(process.execPath, [path.join(ROOT, 'tools', 'serve.mjs'), WEB, '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  origin = await new Promise((resolve, reject) => {
+    let out = '';
+    server.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/^(http:\/\/127\.0\.0\.1:\d+)\//m);
+      if (m) resolve(m[1]);
+    });
+    server.on('exit', (code) => reject(new Error(`serve.mjs exited (${code})`)));
+  });
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'digitlens-chromium-'));
+  context = await chromium.launchPersistentContext(tmp, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
+    viewport: { width: 900, height: 1000 },
+  });
+});
+
+after(async () => {
+  await context?.close();
+  server?.kill();
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+// A page that records console errors, page errors and every request.
+async function open(url = '/', setup) {
+  const page = await context.newPage();
+  const log = { errors: [], requests: [] };
+  page.on('console', (m) => { if (m.type() === 'error') log.errors.push(m.text()); });
+  page.on('pageerror', (e) => log.errors.push(String(e)));
+  page.on('request', (r) => log.requests.push(r.url()));
+  if (setup) await setup(page);
+  await page.goto(origin + url);
+  return { page, log };
+}
+
+const pad = (page) => page.locator('digit-lens canvas[part=pad]').first();
+const text = (page, part) => page.locator(`digit-lens [part=${part}]`).first().textContent();
+
+async function waitState(page, state) {
+  await page.waitForFunction((s) => document.querySelector('digit-lens')
+    .shadowRoot.querySelector('.card').dataset.state === s, state, { timeout: 15_000 });
+}
+
+// Draw with the mouse: real pointerdown/move/up on the pad's screen box.
+async function draw(page, strokes) {
+  const box = await pad(page).boundingBox();
+  const at = ([x, y]) => [box.x + x * box.width, box.y + y * box.height];
+  for (const s of strokes) {
+    await page.mouse.move(...at(s[0]));
+    await page.mouse.down();
+    for (let i = 1; i < s.length; i++) await page.mouse.move(...at(s[i]), { steps: 6 });
+    await page.mouse.up();
+  }
+}
+
+// Record the `result` events of the element on the element itself.
+const recordResults = (page) => page.evaluate(() => {
+  const el = document.querySelector('digit-lens');
+  el.seen = [];
+  el.addEventListener('result', (e) => el.seen.push(e.detail.digit));
+});
+
+// Heat overlay alpha on and near the strokes (within 1/14 of the pad, about
+// two input pixels: a first-layer Grad-CAM lights the edges of a stroke as
+// much as its middle) vs far from them (more than 1/5 of the pad away).
+const heatStats = (page) => page.evaluate(() => {
+  const root = document.querySelector('digit-lens').shadowRoot;
+  const padC = root.querySelector('[part=pad]'), heatC = root.querySelector('[part=heat]');
+  const n = heatC.width, s = padC.width / n, near = Math.round(n / 14), R = Math.round(n / 5);
+  const p = padC.getContext('2d').getImageData(0, 0, padC.width, padC.height).data;
+  const h = heatC.getContext('2d').getImageData(0, 0, n, n).data;
+  const ink = new Uint8Array(n * n), sum = new Int32Array((n + 1) * (n + 1));
+  for (let y = 0; y < n; y++)
+    for (let x = 0; x < n; x++) ink[y * n + x] = p[4 * (Math.floor(y * s) * padC.width + Math.floor(x * s))] > 128;
+  for (let y = 0; y < n; y++)
+    for (let x = 0; x < n; x++)
+      sum[(y + 1) * (n + 1) + x + 1] = ink[y * n + x] + sum[y * (n + 1) + x + 1] + sum[(y + 1) * (n + 1) + x] - sum[y * (n + 1) + x];
+  const box = (x0, y0, x1, y1) => sum[y1 * (n + 1) + x1] - sum[y0 * (n + 1) + x1] - sum[y1 * (n + 1) + x0] + sum[y0 * (n + 1) + x0];
+  let on = 0, nOn = 0, far = 0, nFar = 0, max = 0;
+  for (let y = 0; y < n; y++)
+    for (let x = 0; x < n; x++) {
+      const a = h[4 * (y * n + x) + 3];
+      max = Math.max(max, a);
+      if (box(Math.max(0, x - near), Math.max(0, y - near), Math.min(n, x + near + 1), Math.min(n, y + near + 1))) { on += a; nOn++; }
+      else if (!box(Math.max(0, x - R), Math.max(0, y - R), Math.min(n, x + R + 1), Math.min(n, y + R + 1))) { far += a; nFar++; }
+    }
+  return { on: on / nOn, far: far / nFar, max, nOn, nFar };
+});
+
+describe('the demo page in Chromium', { skip }, () => {
+  test('drawn digits are read, the heatmap sits on the strokes, nothing leaves the origin', async () => {
+    const { page, log } = await open('/');
+    await waitState(page, 'idle');
+    assert.match(await text(page, 'message'), /Draw a digit/);
+    await recordResults(page);
+    const lit = [];
+    for (const [digit, strokes] of DRAWN) {
+      await page.locator('digit-lens button[data-act=clear]').click();
+      await draw(page, strokes);
+      await waitState(page, 'ok');
+      assert.equal(await text(page, 'digit'), digit, `the page shows ${digit}`);
+      const { result, seen } = await page.evaluate(() => {
+        const el = document.querySelector('digit-lens');
+        return { result: { digit: el.result.digit, probs: [...el.result.probs],
+          mapMax: Math.max(...el.result.maps[el.result.digit]) }, seen: el.seen.splice(0) };
+      });
+      assert.equal(result.digit, Number(digit), 'the result property');
+      assert.equal(seen.at(-1), Number(digit), `the last result event carries ${digit} (events: ${seen})`);
+      assert.ok(result.probs.every(Number.isFinite) && Math.abs(result.probs.reduce((a, b) => a + b) - 1) < 1e-4);
+      const heat = await heatStats(page);
+      if (result.mapMax > 0) {
+        lit.push(digit);
+        assert.ok(heat.max > 100, `${digit}: heatmap not blank (max alpha ${heat.max})`);
+        assert.ok(heat.on > 2 * heat.far + 5,
+          `${digit}: heat on/near strokes ${heat.on.toFixed(1)} > 2x far from them ${heat.far.toFixed(1)}`);
+      } else {
+        assert.equal(heat.max, 0, `${digit}: an all-zero map shows no heat`);
+        assert.match(await page.locator('digit-lens .sub').textContent(), /no positive/);
+      }
+      if (strokes === DIGITS[7]) await page.screenshot({ path: path.join(BUILD, 'page-7.png'), fullPage: true });
+    }
+    assert.ok(lit.length >= 3, `most drawn digits have a Grad-CAM map that is not all zero (${lit})`);
+
+    // any class on demand: the bar of 3 shows the map of 3
+    await page.locator('digit-lens .bar[data-cls="3"]').click();
+    assert.match(await page.locator('digit-lens .sub').textContent(), /why 3/);
+    assert.equal(await page.locator('digit-lens .bar[data-cls="3"]').getAttribute('aria-checked'), 'true');
+
+    // a sample digit from the bundled set
+    await page.locator('digit-lens button[data-act=sample]').click();
+    await page.waitForFunction(() => /sample labelled/.test(
+      document.querySelector('digit-lens').shadowRoot.querySelector('.sub').textContent));
+    await page.locator('digit-lens').first().screenshot({ path: path.join(BUILD, 'element-sample.png') });
+
+    assert.deepEqual(log.errors, [], 'no console errors (CSP violations included)');
+    const foreign = log.requests.filter((u) => !u.startsWith(origin + '/'));
+    assert.deepEqual(foreign, [], 'no request to another origin');
+    assert.ok(log.requests.some((u) => u.endsWith('.wasm')), 'the wasm was fetched');
+    await page.close();
+  });
+
+  test('undo removes the last stroke; clear empties the pad', async () => {
+    const { page, log } = await open('/');
+    await waitState(page, 'idle');
+    await draw(page, DIGITS[1]);
+    await waitState(page, 'ok');
+    await draw(page, [[[0.1, 0.9], [0.9, 0.9]]]);
+    await page.locator('digit-lens button[data-act=undo]').click();
+    assert.equal(await text(page, 'digit'), '1');
+    await page.locator('digit-lens button[data-act=undo]').click();
+    await waitState(page, 'idle');
+    assert.deepEqual(log.errors, []);
+    await page.close();
+  });
+
+  describe('bad input gets a clear message, never NaN or an empty chart', () => {
+    test('an empty pad', async () => {
+      const { page } = await open('/');
+      await waitState(page, 'idle');
+      assert.match(await text(page, 'message'), /Draw a digit/);
+      assert.equal(await text(page, 'digit'), '–');
+      const err = await page.evaluate(async () => {
+        const { load } = await import('./digitlens.js');
+        const lens = await load();
+        try { lens.preprocess(new ImageData(100, 100)); } catch (e) { return `${e.name} ${e.code}: ${e.message}`; }
+      });
+      assert.match(err, /DigitLensError NO_INK: preprocess: no digit: the image is blank/);
+      await page.close();
+    });
+
+    test('a scribble over the whole pad', async () => {
+      const { page, log } = await open('/');
+      await waitState(page, 'idle');
+      await draw(page, SCRIBBLE);
+      await waitState(page, 'error');
+      assert.match(await text(page, 'message'), /covers most of the pad/);
+      await page.screenshot({ path: path.join(BUILD, 'page-scribble.png') });
+      assert.deepEqual(log.errors, []);
+      await page.close();
+    });
+
+    const weights = async (page, url) => {
+      await waitState(page, 'idle');
+      await page.evaluate((u) => document.querySelector('digit-lens').setAttribute('weights', u), url);
+      await waitState(page, 'error');
+      return text(page, 'message');
+    };
+
+    test('a weights URL that 404s', async () => {
+      const { page } = await open('/');
+      assert.match(await weights(page, 'no-such-weights.safetensors'),
+        /Could not load the model\. weights: .*no-such-weights\.safetensors answered HTTP 404/);
+      await draw(page, DIGITS[7]);
+      assert.equal(await text(page, 'digit'), '–', 'no result without a model');
+      await page.close();
+    });
+
+    test('a weights URL that returns HTML', async () => {
+      const { page } = await open('/');
+      assert.match(await weights(page, 'index.html'), /index\.html is an HTML page, not a weights file/);
+      await page.close();
+    });
+
+    test('weights with the wrong shapes', async () => {
+      const { page } = await open('/', (p) => p.route('**/wrong-shapes.safetensors', (route) => {
+        const json = JSON.stringify({ 'conv.weight': { dtype: 'F32', shape: [12, 1, 3, 3], data_offsets: [0, 432] },
+          'conv.bias': { dtype: 'F32', shape: [12], data_offsets: [432, 480] } }).padEnd(184, ' ');
+        const body = Buffer.alloc(8 + json.length + 480);
+        body.writeBigUInt64LE(BigInt(json.length), 0);
+        body.write(json, 8, 'latin1');
+        return route.fulfill({ status: 200, contentType: 'application/octet-stream', body });
+      }));
+      assert.match(await weights(page, 'wrong-shapes.safetensors'), /Could not load the model\. weights: .*shape/i);
+      await page.close();
+    });
+
+    test('a browser without WebAssembly', async () => {
+      const { page } = await open('/', (p) => p.addInitScript(() => { delete globalThis.WebAssembly; }));
+      await waitState(page, 'error');
+      assert.match(await text(page, 'message'), /cannot run WebAssembly/);
+      await page.close();
+    });
+  });
+});

@@ -1,0 +1,348 @@
+// wasm.test.js — web/digitlens.js and the two .wasm builds under Node: they
+// load with zero imports and fixed memory; on the first 1,000 MNIST test
+// images they agree with the native build (digits equal; logits, probs and
+// Grad-CAM maps within 1e-5 relative); bad arguments throw errors that say
+// what is wrong; 10,000 calls in a row leave the memory as it was.
+import { test, describe, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { load, simdSupported, DigitLensError } from '../../web/digitlens.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const WEB = path.join(ROOT, 'web');
+const BIN = path.join(ROOT, 'build', 'digitlens');
+// DIGITLENS_WEIGHTS: any weights file, to run the parity test before training
+const WEIGHTS = process.env.DIGITLENS_WEIGHTS || path.join(ROOT, 'weights', 'seednet.safetensors');
+const T10K = path.join(ROOT, 'data', 'mnist', 't10k-images-idx3-ubyte');
+const BUILDS = { simd: 'digitlens.wasm', nosimd: 'digitlens-nosimd.wasm' };
+const N_PARITY = 1000;
+
+const noWasm = Object.values(BUILDS).every((f) => fs.existsSync(path.join(WEB, f)))
+  ? false : 'web/*.wasm not built (make wasm)';
+const noWeights = noWasm || (fs.existsSync(WEIGHTS) ? false : `${WEIGHTS} does not exist yet (make train)`);
+const noData = noWeights || (fs.existsSync(T10K) ? false : 'data/mnist not fetched (make data)');
+const noNative = noData || (fs.existsSync(BIN) ? false : `${BIN} not built (make native)`);
+
+const wasmURL = (b) => pathToFileURL(path.join(WEB, BUILDS[b]));
+const weightBytes = () => new Uint8Array(fs.readFileSync(WEIGHTS));
+
+function mnist(n) {
+  const buf = fs.readFileSync(T10K);
+  assert.equal(buf.readUInt32BE(0), 0x803);
+  return Array.from({ length: n }, (_, i) =>
+    Float32Array.from(buf.subarray(16 + i * 784, 16 + (i + 1) * 784), (v) => v / 255));
+}
+
+// A safetensors file from {name: [shape, Float32Array]}.
+function safetensors(tensors) {
+  const head = {}, parts = [];
+  let off = 0;
+  for (const [name, [shape, data]] of Object.entries(tensors)) {
+    head[name] = { dtype: 'F32', shape, data_offsets: [off, off + data.byteLength] };
+    parts.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    off += data.byteLength;
+  }
+  let json = JSON.stringify(head);
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const out = new Uint8Array(8 + json.length + off);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(new TextEncoder().encode(json), 8);
+  let at = 8 + json.length;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
+}
+const seednetShapes = { 'conv.weight': [12, 1, 5, 5], 'conv.bias': [12], 'fc.weight': [10, 1728], 'fc.bias': [10] };
+const count = (shape) => shape.reduce((a, b) => a * b, 1);
+function randomWeights(seed = 1, shapes = seednetShapes, fill) {
+  let s = seed;
+  const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5) * 0.2;
+  return safetensors(Object.fromEntries(Object.entries(shapes).map(([k, sh]) =>
+    [k, [sh, Float32Array.from({ length: count(sh) }, fill || rnd)]])));
+}
+
+// |a - b| <= rtol * max(|a|, |b|, scale): relative, with the map's (or the
+// logits') magnitude as the floor so values near zero compare sensibly.
+function assertClose(a, b, rtol, scale, what) {
+  assert.equal(a.length, b.length, `${what}: length`);
+  for (let i = 0; i < a.length; i++) {
+    const tol = rtol * Math.max(Math.abs(a[i]), Math.abs(b[i]), scale);
+    if (!(Math.abs(a[i] - b[i]) <= tol))
+      assert.fail(`${what}[${i}]: wasm ${a[i]} vs native ${b[i]}, |diff| ${Math.abs(a[i] - b[i])} > ${tol}`);
+  }
+}
+const maxAbs = (v) => v.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+
+describe('wasm module', { skip: noWasm }, () => {
+  for (const b of Object.keys(BUILDS)) {
+    test(`${BUILDS[b]}: zero imports, dl_ exports, memory that cannot grow`, async () => {
+      const mod = await WebAssembly.compile(fs.readFileSync(path.join(WEB, BUILDS[b])));
+      assert.deepEqual(WebAssembly.Module.imports(mod), []);
+      const names = WebAssembly.Module.exports(mod).map((e) => e.name);
+      for (const n of ['dl_load_weights', 'dl_classify', 'dl_explain', 'dl_preprocess_rgba',
+        'dl_preprocess_gray', 'dl_heat', 'dl_last_error', 'memory'])
+        assert.ok(names.includes(n), `exports ${n}`);
+      const { exports: x } = await WebAssembly.instantiate(mod, {});
+      assert.throws(() => x.memory.grow(1), RangeError, 'memory is fixed');
+    });
+  }
+
+  test('the SIMD build uses SIMD; the other validates with MVP features only', () => {
+    const mvp = (f) => spawnSync('wasm-opt', ['--mvp-features', '--enable-mutable-globals', '--enable-sign-ext',
+      path.join(WEB, f), '-o', os.devNull], { encoding: 'utf8' });
+    const plain = mvp(BUILDS.nosimd), simd = mvp(BUILDS.simd);
+    if (plain.error) throw plain.error;
+    assert.equal(plain.status, 0, plain.stderr);
+    assert.notEqual(simd.status, 0, 'digitlens.wasm has SIMD instructions');
+    assert.match(simd.stderr, /all used features should be allowed/);
+    assert.ok(simdSupported(), 'Node 20 runs WASM SIMD');
+  });
+});
+
+describe('digitlens.js in Node', { skip: noWeights }, () => {
+  let lens, x;
+  before(async () => {
+    lens = await load({ weights: pathToFileURL(WEIGHTS) });
+    x = noData ? new Float32Array(784).fill(0.5) : mnist(1)[0];
+  });
+
+  test('load() picks the SIMD build here and reads the weights from a file: URL', async () => {
+    assert.equal(lens.simd, true);
+    assert.equal(typeof lens.metadata, 'object');
+    const fromBytes = await load({ weights: weightBytes().buffer });
+    assert.deepEqual(fromBytes.classify(x), lens.classify(x));
+  });
+
+  test('classify and explain return what the module promises', () => {
+    const c = lens.classify(x), e = lens.explain(x);
+    assert.ok(Number.isInteger(c.digit) && c.digit >= 0 && c.digit <= 9);
+    assert.ok(c.probs instanceof Float32Array && c.probs.length === 10);
+    assert.ok(Math.abs(c.probs.reduce((a, b) => a + b, 0) - 1) < 1e-5);
+    assert.equal(e.digit, c.digit);
+    assert.deepEqual(e.probs, c.probs);
+    assert.equal(e.logits.length, 10);
+    assert.equal(e.maps.length, 10);
+    for (const m of e.maps) {
+      assert.ok(m instanceof Float32Array && m.length === 576);
+      assert.ok(m.every((v) => Number.isFinite(v) && v >= 0), 'raw maps are ReLU output');
+    }
+    const one = lens.explain(x, { classes: 3 });
+    assert.deepEqual(one.maps[3], e.maps[3]);
+    assert.equal(one.maps[2], null);
+    const two = lens.explain(x, { classes: [1, 8] });
+    assert.deepEqual(two.maps[8], e.maps[8]);
+  });
+
+  test('place() puts map cell (i,j) on input pixel (i+2, j+2)', () => {
+    const map = Float32Array.from({ length: 576 }, (_, k) => 1 + (k % 24) + 24 * Math.floor(k / 24));
+    const p = lens.place(map, 28, 28);
+    for (let i = 0; i < 24; i++)
+      for (let j = 0; j < 24; j++) assert.equal(p[(i + 2) * 28 + j + 2], map[i * 24 + j]);
+    assert.equal(p[0], 0, 'the 2-pixel border is zero');
+    assert.equal(lens.place(map, 280, 140).length, 280 * 140);
+  });
+
+  test('heatmap() colours the map: per-map and shared scales, alpha from the value', () => {
+    const maps = Array.from({ length: 10 }, (_, c) => new Float32Array(576).fill(c));
+    maps[5][0] = 10; // hot cell at map (0,0) = pixel (2,2)
+    const per = lens.heatmap(maps, 5, { width: 28, alpha: true });
+    assert.equal(per.data.length, 28 * 28 * 4);
+    assert.equal(per.data[4 * (2 * 28 + 2) + 3], 255, 'the maximum is opaque');
+    assert.equal(per.data[4 * (14 * 28 + 14) + 3], 0, 'the minimum is transparent');
+    const shared = lens.heatmap(maps, 1, { width: 28, shared: true, alpha: true });
+    assert.equal(shared.data[4 * (14 * 28 + 14) + 3], Math.round(255 * (1 / 10)), 'one scale 0..10');
+    const flat = lens.heatmap(Array(10).fill(new Float32Array(576)), 0, { width: 28 });
+    assert.ok(flat.data.every((v, i) => i % 4 !== 3 || v === 255), 'opaque without alpha');
+    const into = new Uint8ClampedArray(56 * 56 * 4);
+    assert.equal(lens.heatmap(maps, 5, { width: 56, into }).data, into);
+  });
+
+  test('preprocess() takes RGBA and gray images and matches MNIST digits', { skip: noData }, () => {
+    const [img] = mnist(1);
+    const gray = Uint8Array.from(img, (v) => Math.round(v * 255));
+    const fromGray = lens.preprocess({ data: gray, width: 28, height: 28 });
+    assert.equal(fromGray.length, 784);
+    assert.equal(lens.classify(fromGray).digit, lens.classify(img).digit);
+    // the same digit drawn black on white at 5x, as a canvas would give it
+    const W = 140, rgba = new Uint8ClampedArray(W * W * 4);
+    for (let y = 0; y < W; y++)
+      for (let x2 = 0; x2 < W; x2++) {
+        const v = 255 - gray[Math.floor(y / 5) * 28 + Math.floor(x2 / 5)];
+        rgba.set([v, v, v, 255], 4 * (y * W + x2));
+      }
+    const fromRGBA = lens.preprocess({ data: rgba, width: W, height: W });
+    assert.equal(lens.classify(fromRGBA).digit, lens.classify(img).digit);
+  });
+
+  describe('bad arguments throw errors that say what is wrong', () => {
+    const throwsDL = (fn, code, re) => assert.throws(fn, (e) => {
+      assert.ok(e instanceof DigitLensError, `DigitLensError, got ${e}`);
+      if (code) assert.equal(e.code, code, e.message);
+      assert.match(e.message, re);
+      return true;
+    });
+
+    test('pixels: wrong length, not numbers, NaN, Infinity, out of 0..1', () => {
+      throwsDL(() => lens.classify(new Float32Array(783)), 'ARG', /784 pixels.*got 783/);
+      throwsDL(() => lens.classify(null), 'ARG', /784 pixels/);
+      throwsDL(() => lens.explain('x'.repeat(784)), 'ARG', /not a number/);
+      for (const bad of [NaN, Infinity, -Infinity]) {
+        const p = new Float32Array(784); p[100] = bad;
+        throwsDL(() => lens.classify(p), 'NAN', /classify: a pixel is NaN or infinite/);
+        throwsDL(() => lens.explain(p), 'NAN', /explain: a pixel is NaN or infinite/);
+      }
+      const big = new Float32Array(784).fill(255);
+      throwsDL(() => lens.classify(big), 'ARG', /0\.\.1/);
+      throwsDL(() => lens.classify(new Float32Array(784).fill(-0.1)), 'ARG', /0\.\.1/);
+    });
+
+    test('classes out of range', () => {
+      for (const classes of [10, -1, 1.5, [], [3, 12], 'some', null])
+        throwsDL(() => lens.explain(x, { classes }), 'ARG', /explain: class/);
+      throwsDL(() => lens.heatmap(Array(10).fill(null), 10), 'ARG', /heat: class must be 0\.\.9/);
+      throwsDL(() => lens.heatmap(Array(9).fill(null), 1), 'ARG', /maps must be an array of 10/);
+      throwsDL(() => lens.heatmap([new Float32Array(5), ...Array(9).fill(null)], 0), 'ARG', /576/);
+      throwsDL(() => lens.heatmap(Array(10).fill(null), 0, { colormap: 'jet' }), 'ARG', /colormap/);
+      throwsDL(() => lens.heatmap(Array(10).fill(null), 0, { width: 0 }), 'IMAGE_SIZE', /1\.\.512/);
+      throwsDL(() => lens.heatmap(Array(10).fill(null), 0, { width: 513 }), 'IMAGE_SIZE', /1\.\.512/);
+      const m = new Float32Array(576); m[7] = NaN;
+      throwsDL(() => lens.place(m, 28), 'NAN', /map value is NaN/);
+    });
+
+    test('images: sizes, data length, blank, ink everywhere', () => {
+      throwsDL(() => lens.preprocess({ data: new Uint8Array(0), width: 0, height: 0 }), 'IMAGE_SIZE', /positive/);
+      throwsDL(() => lens.preprocess({ data: new Uint8Array(2000 * 10), width: 2000, height: 10 }),
+        'IMAGE_SIZE', /larger than 1024x1024; downscale/);
+      throwsDL(() => lens.preprocess({ data: new Uint8Array(99), width: 10, height: 10 }), 'ARG', /width\*height/);
+      throwsDL(() => lens.preprocess(undefined), 'IMAGE_SIZE', /width and height/);
+      const blank = new Uint8ClampedArray(200 * 200 * 4).fill(255);
+      throwsDL(() => lens.preprocess({ data: blank, width: 200, height: 200 }), 'NO_INK', /blank/);
+      // a scribble over the whole pad: white zigzags, a little black between
+      const W = 200, scrib = new Uint8Array(W * W);
+      for (let y = 0; y < W; y++) for (let i = 0; i < W; i++) scrib[y * W + i] = (i + 2 * y) % 23 < 3 ? 0 : 255;
+      throwsDL(() => lens.preprocess({ data: scrib, width: W, height: W }), 'NO_INK', /covers most/);
+      // white ink over most of a black pad, a black margin left all round
+      const blob = new Uint8Array(W * W);
+      for (let y = 10; y < W - 10; y++) blob.fill(255, y * W + 10, y * W + W - 10);
+      throwsDL(() => lens.preprocess({ data: blob, width: W, height: W }), 'NO_INK', /covers most/);
+      // ... while a digit that fills its box is still a digit
+      const one = new Uint8Array(W * W);
+      for (let y = 20; y < W - 20; y++) one.fill(255, y * W + 92, y * W + 108);
+      assert.equal(lens.preprocess({ data: one, width: W, height: W }).length, 784);
+    });
+
+    test('weights: empty, too large, HTML, wrong shapes, NaN, truncated; the old ones stay', async () => {
+      const before = lens.explain(x);
+      throwsDL(() => lens.setWeights(new Uint8Array(0)), 'EMPTY_FILE', /empty/);
+      throwsDL(() => lens.setWeights(new Uint8Array(300 * 1024)), 'ARG', /more than the 262144 bytes/);
+      throwsDL(() => lens.setWeights(new TextEncoder().encode('<!doctype html><p>404')), null, /HTML page/);
+      throwsDL(() => lens.setWeights('weights.safetensors'), 'ARG', /ArrayBuffer or a Uint8Array/);
+      throwsDL(() => lens.setWeights(randomWeights(1, { ...seednetShapes, 'conv.weight': [12, 1, 3, 3] })),
+        'SHAPE', /weights: .*shape/i);
+      const { 'fc.bias': _, ...missing } = seednetShapes;
+      throwsDL(() => lens.setWeights(randomWeights(1, missing)), 'MISSING', /weights: /);
+      throwsDL(() => lens.setWeights(randomWeights(1, seednetShapes, () => NaN)), 'NAN', /weights: /);
+      const good = weightBytes();
+      throwsDL(() => lens.setWeights(good.subarray(0, good.length - 1)), null, /weights: /);
+      assert.deepEqual(lens.explain(x), before, 'failed loads leave the weights as they were');
+      await assert.rejects(load({ weights: pathToFileURL(path.join(ROOT, 'no-such.safetensors')) }),
+        /weights: cannot read .*no-such\.safetensors/);
+      await assert.rejects(load({ weights: 42 }), /weights: expected a URL/);
+    });
+
+    test('every export, called raw with hostile arguments, fails cleanly', async () => {
+      const mod = await WebAssembly.compile(fs.readFileSync(path.join(WEB, BUILDS.simd)));
+      const { exports: e } = await WebAssembly.instantiate(mod, {});
+      e._initialize?.();
+      const msg = () => {
+        const u8 = new Uint8Array(e.memory.buffer), p = e.dl_last_error();
+        return new TextDecoder().decode(u8.subarray(p, u8.indexOf(0, p)));
+      };
+      const bytes = e.memory.buffer.byteLength;
+      assert.notEqual(e.dl_classify(), 0); assert.match(msg(), /classify: no weights loaded/);
+      assert.notEqual(e.dl_explain(0x3ff), 0); assert.match(msg(), /explain: no weights loaded/);
+      for (const len of [-1, 0, 2 ** 31 - 1, -(2 ** 31), e.dl_weights_cap() + 1])
+        assert.notEqual(e.dl_load_weights(len), 0, `dl_load_weights(${len})`);
+      for (const [w, h] of [[-1, 10], [10, -1], [0, 0], [1025, 1], [2 ** 31 - 1, 2 ** 31 - 1], [-(2 ** 31), 5]]) {
+        assert.notEqual(e.dl_preprocess_rgba(w, h), 0, `rgba ${w}x${h}`);
+        assert.notEqual(e.dl_preprocess_gray(w, h), 0, `gray ${w}x${h}`);
+        assert.notEqual(e.dl_heat(0, w, h, 0, 0, 0), 0, `heat ${w}x${h}`);
+        assert.notEqual(e.dl_place(0, w, h), 0, `place ${w}x${h}`);
+      }
+      for (const c of [-1, 10, 2 ** 31 - 1, -(2 ** 31)]) {
+        assert.notEqual(e.dl_heat(c, 28, 28, 0, 0, 0), 0);
+        assert.notEqual(e.dl_place(c, 28, 28), 0);
+      }
+      assert.notEqual(e.dl_heat(0, 28, 28, 7, 0, 0), 0); assert.match(msg(), /colormap/);
+      assert.notEqual(e.dl_heat(0, 28, 28, 0, 4, 0), 0); assert.match(msg(), /flag/);
+      assert.notEqual(e.dl_heat(0, 28, 28, 0, 1, 0x400), 0); assert.match(msg(), /mask/);
+      new Uint8Array(e.memory.buffer).set(weightBytes(), e.dl_weights_buf());
+      assert.equal(e.dl_load_weights(weightBytes().length), 0, msg());
+      for (const mask of [0, 0x400, -1, 2 ** 31 - 1]) {
+        assert.notEqual(e.dl_explain(mask), 0, `mask ${mask}`);
+        assert.match(msg(), /class mask/);
+      }
+      assert.equal(e.memory.buffer.byteLength, bytes);
+    });
+  });
+
+  test('10,000 calls in a row do not grow the memory', { skip: noData }, () => {
+    const mem = lens.memory, buf = mem.buffer, bytes = buf.byteLength;
+    const imgs = mnist(50), gray = Uint8Array.from(imgs[3], (v) => Math.round(v * 255));
+    let last;
+    for (let i = 0; i < 10_000; i++) {
+      const p = imgs[i % 50];
+      switch (i % 4) {
+        case 0: last = lens.classify(p); break;
+        case 1: last = lens.explain(p); break;
+        case 2: last = lens.preprocess({ data: gray, width: 28, height: 28 }); break;
+        default: last = lens.heatmap(lens.explain(p, { classes: 2 }).maps, 2, { width: 64 });
+      }
+    }
+    assert.ok(last);
+    assert.equal(mem.buffer, buf, 'the buffer was never replaced (no growth, no detach)');
+    assert.equal(mem.buffer.byteLength, bytes);
+  });
+});
+
+describe('wasm agrees with the native build', { skip: noNative }, () => {
+  let golden, images;
+  before(() => {
+    // the native golden output: one JSON object per image, all ten raw maps
+    const r = spawnSync(BIN, ['explain', '--class', 'all', '--json', '--weights', WEIGHTS,
+      '--limit', String(N_PARITY), T10K], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 30, timeout: 600_000 });
+    if (r.error) throw r.error;
+    assert.equal(r.status, 0, r.stderr);
+    golden = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(golden.length, N_PARITY);
+    images = mnist(N_PARITY);
+  });
+
+  for (const b of Object.keys(BUILDS)) {
+    test(`${BUILDS[b]}: first ${N_PARITY} test images, digits equal, numbers within 1e-5`, async () => {
+      const lens = await load({ weights: weightBytes(), wasm: wasmURL(b) });
+      let nonzero = 0;
+      for (let i = 0; i < N_PARITY; i++) {
+        const g = golden[i], r = lens.explain(images[i]);
+        assert.equal(g.index, i);
+        assert.equal(r.digit, g.digit, `image ${i}: digit`);
+        const lscale = maxAbs(g.logits);
+        assertClose(r.logits, g.logits, 1e-5, lscale, `image ${i} logits`);
+        assertClose(r.probs, g.probs, 1e-5, 1e-6, `image ${i} probs`);
+        // A map is a sum of signed terms that may nearly cancel (a class
+        // with no evidence leaves a residue of 1e-6 of the others): its
+        // error is relative to the scale of the image's maps, all classes.
+        const gms = Array.from({ length: 10 }, (_, c) => g.maps[String(c)].flat());
+        const scale = Math.max(...gms.map(maxAbs));
+        for (let c = 0; c < 10; c++) {
+          if (maxAbs(gms[c]) > 0) nonzero++;
+          assertClose(r.maps[c], gms[c], 1e-5, scale, `image ${i} class ${c} map`);
+        }
+      }
+      assert.ok(nonzero > N_PARITY, `the maps compared are mostly not all zero (${nonzero})`);
+    });
+  }
+});

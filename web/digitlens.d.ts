@@ -1,0 +1,100 @@
+// Type declarations for digitlens.js (ES module) and the <digit-lens> element.
+
+/** 784 numbers in 0..1, row-major 28x28, white ink on black (MNIST's scale). */
+export type Pixels28 = ArrayLike<number>;
+
+/** A class 0..9, a list of them, or 'all'. */
+export type Classes = 'all' | number | readonly number[];
+
+/** What the failure was: a dl_status name ('ARG', 'NAN', 'SHAPE', 'NO_INK',
+ * 'IMAGE_SIZE', ...), 'HTTP' for a failed fetch, 'NO_WASM' without WebAssembly. */
+export type ErrorCode = string;
+
+export class DigitLensError extends Error {
+  name: 'DigitLensError';
+  code: ErrorCode;
+  constructor(message: string, code?: ErrorCode);
+}
+
+export interface ImageLike {
+  /** RGBA (width*height*4 bytes, alpha over white) or gray (width*height, 0 = black). */
+  data: ArrayLike<number>;
+  width: number;
+  height: number;
+}
+
+export interface Classification {
+  digit: number;
+  probs: Float32Array; // (10)
+}
+
+export interface Explanation extends Classification {
+  logits: Float32Array; // (10) pre-softmax class scores
+  /** maps[c]: the raw Grad-CAM map of class c, 24x24 row-major (576); null if not asked for. */
+  maps: (Float32Array | null)[];
+}
+
+export interface HeatmapOptions {
+  width?: number;   // 1..512, default 28
+  height?: number;  // 1..512, default width
+  /** One scale over every map given (so classes compare), else the map's own. */
+  shared?: boolean;
+  colormap?: 'inferno' | 'viridis';
+  /** Alpha follows the normalised value (for overlays); else opaque. */
+  alpha?: boolean;
+  /** Write into this array (width*height*4) instead of a new one. */
+  into?: Uint8ClampedArray;
+}
+
+export interface Heatmap {
+  width: number;
+  height: number;
+  data: Uint8ClampedArray; // RGBA; new ImageData(data, width, height) in a browser
+}
+
+export interface Lens {
+  /** Whether the SIMD build runs (null when a .wasm URL was given). */
+  readonly simd: boolean | null;
+  /** __metadata__ of the loaded weights (string values). */
+  readonly metadata: Readonly<Record<string, string>>;
+  /** The module's memory; fixed size, it never grows. */
+  readonly memory: WebAssembly.Memory;
+  /** Replace the weights with the bytes of a safetensors file (F32/F16, seednet shapes). */
+  setWeights(bytes: ArrayBuffer | ArrayBufferView): void;
+  /** Any image up to 1024x1024 -> the 28x28 MNIST-format input. */
+  preprocess(image: ImageLike): Float32Array;
+  classify(pixels28: Pixels28): Classification;
+  explain(pixels28: Pixels28, options?: { classes?: Classes }): Explanation;
+  /** A raw 24x24 map placed on the input at width x height (cell (i,j) on pixel (i+2,j+2)). */
+  place(map: ArrayLike<number>, width?: number, height?: number): Float32Array;
+  /** The map of class cls normalised, placed and coloured. maps: 10 entries, null for absent. */
+  heatmap(maps: readonly (ArrayLike<number> | null)[], cls: number, options?: HeatmapOptions): Heatmap;
+}
+
+export interface LoadOptions {
+  /** A URL, or the bytes of a safetensors file; default: seednet.safetensors next to digitlens.js. */
+  weights?: string | URL | ArrayBuffer | ArrayBufferView;
+  /** The .wasm to use; default: digitlens.wasm, or digitlens-nosimd.wasm without WASM SIMD. */
+  wasm?: string | URL;
+}
+
+export function load(options?: LoadOptions): Promise<Lens>;
+/** True when this engine runs WebAssembly SIMD. */
+export function simdSupported(): boolean;
+
+/** The <digit-lens> element (defined by importing digit-lens.js). */
+export interface DigitLensResult {
+  digit: number;
+  probs: Float32Array;
+  maps: (Float32Array | null)[];
+}
+export interface DigitLensElement extends HTMLElement {
+  /** The detail of the last `result` event, or null. */
+  readonly result: DigitLensResult | null;
+  clear(): void;
+  sample(): Promise<void>;
+}
+declare global {
+  interface HTMLElementTagNameMap { 'digit-lens': DigitLensElement; }
+  interface HTMLElementEventMap { result: CustomEvent<DigitLensResult>; }
+}
