@@ -41,34 +41,70 @@ static inline void conv_row_block(float *out, const float *in, const float *w,
     for (int v = 0; v < NV; v++) v4_store(out + 4 * v, acc[v]);
 }
 
+/* The vector path keeps CONV_GROUP output channels' accumulators in
+ * registers and their weights pre-broadcast, for up to CONV_TAPS = C*K*K
+ * taps; other shapes take the scalar path (same sums, slower). */
+enum { CONV_GROUP = 12, CONV_TAPS = 64 };
+
+/* Outputs (o0 .. o0+G-1, y, x .. x+3): the input is read as 4-pixel vectors,
+ * each multiplied into G channels' accumulators. Most of a digit's canvas
+ * is empty: an all-zero input vector is skipped, which is exact (it would
+ * add w * 0 = 0 to each sum) and saves most of the work. */
+static inline void conv_block(float *out, const float *in, v4 wv[][CONV_GROUP],
+                              const float *bias, int G, int C, int H, int W,
+                              int K, int OH, int OW, int y, int x)
+{
+    v4 acc[CONV_GROUP];
+    for (int g = 0; g < G; g++) acc[g] = v4_splat(bias[g]);
+    int t = 0;
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < K; i++)
+            for (int j = 0; j < K; j++, t++) {
+                v4 iv = v4_load(in + ((size_t)c * H + y + i) * W + x + j);
+                if (!v4_nonzero(iv)) continue;
+                for (int g = 0; g < G; g++) acc[g] = v4_madd(acc[g], wv[t][g], iv);
+            }
+    for (int g = 0; g < G; g++) v4_store(out + ((size_t)g * OH + y) * OW + x, acc[g]);
+}
+
 /* out[b,o,y,x] = bias[o] + sum_{c,i,j} w[o,c,i,j] * inp[b,c,y+i,x+j]
  * inp (B,C,H,W), w (OC,C,K,K), bias (OC), out (B,OC,H-K+1,W-K+1)
- * Every output adds its terms in (c,i,j) order, in the vector lanes and in
- * the scalar tail alike. */
+ * Every output adds its terms in (c,i,j) order on either path, so every
+ * build (SIMD or not, native or WASM) gives the same sums. */
 void dl_conv_forward(float *out, const float *inp, const float *w, const float *bias,
                      int B, int C, int H, int W, int OC, int K)
 {
-    int OH = H - K + 1, OW = W - K + 1;
-    for (int b = 0; b < B; b++) {
-        const float *ib = inp + (size_t)b * C * H * W;
-        for (int o = 0; o < OC; o++) {
-            const float *wo = w + (size_t)o * C * K * K;
+    int OH = H - K + 1, OW = W - K + 1, taps = C * K * K;
+    int vector = taps <= CONV_TAPS && OW % 4 == 0;
+    v4 wv[CONV_TAPS][CONV_GROUP];
+    for (int o0 = 0; o0 < OC; o0 += CONV_GROUP) {
+        int G = OC - o0 < CONV_GROUP ? OC - o0 : CONV_GROUP;
+        if (vector)
+            for (int t = 0; t < taps; t++)
+                for (int g = 0; g < G; g++) wv[t][g] = v4_splat(w[(size_t)(o0 + g) * taps + t]);
+        for (int b = 0; b < B; b++) {
+            const float *ib = inp + (size_t)b * C * H * W;
+            float *ob = out + ((size_t)b * OC + o0) * OH * OW;
             for (int y = 0; y < OH; y++) {
-                float *orow = out + (((size_t)b * OC + o) * OH + y) * OW;
-                const float *irow = ib + (size_t)y * W;
-                int x = 0;
-                for (; x + 24 <= OW; x += 24)
-                    conv_row_block(orow + x, irow + x, wo, bias[o], C, H, W, K, 6);
-                for (; x + 4 <= OW; x += 4)
-                    conv_row_block(orow + x, irow + x, wo, bias[o], C, H, W, K, 1);
-                for (; x < OW; x++) {
-                    float s = bias[o];
-                    for (int c = 0; c < C; c++)
-                        for (int i = 0; i < K; i++)
-                            for (int j = 0; j < K; j++)
-                                s += wo[(c * K + i) * K + j] * irow[((size_t)c * H + i) * W + x + j];
-                    orow[x] = s;
+                if (vector) {
+                    for (int x = 0; x < OW; x += 4)
+                        if (G == CONV_GROUP) /* a constant G lets the loops unroll */
+                            conv_block(ob, ib, wv, bias + o0, CONV_GROUP, C, H, W, K, OH, OW, y, x);
+                        else
+                            conv_block(ob, ib, wv, bias + o0, G, C, H, W, K, OH, OW, y, x);
+                    continue;
                 }
+                for (int x = 0; x < OW; x++)
+                    for (int g = 0; g < G; g++) {
+                        const float *wo = w + (size_t)(o0 + g) * taps;
+                        float s = bias[o0 + g];
+                        for (int c = 0; c < C; c++)
+                            for (int i = 0; i < K; i++)
+                                for (int j = 0; j < K; j++)
+                                    s += wo[(c * K + i) * K + j] *
+                                         ib[((size_t)c * H + y + i) * W + x + j];
+                        ob[((size_t)g * OH + y) * OW + x] = s;
+                    }
             }
         }
     }
@@ -172,11 +208,15 @@ void dl_maxpool_forward(float *out, int32_t *argmax, const float *inp,
             for (int x = 0; x < OW; x++) {
                 int best = (P * y) * W + P * x;
                 if (P == 2) {
-                    /* the common case, without the inner loops: a b / c d */
-                    int k1 = best + 1, k2 = best + W, k3 = best + W + 1;
-                    best = ip[k1] > ip[best] ? k1 : best;
-                    best = ip[k2] > ip[best] ? k2 : best;
-                    best = ip[k3] > ip[best] ? k3 : best;
+                    /* the common case, on values (no load waits on a compare):
+                     * a b / c d, strict > so the first maximum wins */
+                    const float *r0 = ip + best, *r1 = r0 + W;
+                    float mv = r0[0];
+                    int k = best;
+                    if (r0[1] > mv) { mv = r0[1]; k = best + 1; }
+                    if (r1[0] > mv) { mv = r1[0]; k = best + W; }
+                    if (r1[1] > mv) { mv = r1[1]; k = best + W + 1; }
+                    best = k;
                 } else {
                     for (int i = 0; i < P; i++)
                         for (int j = 0; j < P; j++) {
@@ -198,23 +238,34 @@ void dl_maxpool_backward(float *dinp, const float *dout, const int32_t *argmax,
     for (size_t i = 0; i < n; i++) dinp[argmax[i]] += dout[i];
 }
 
+enum { DENSE_GROUP = 10 }; /* outputs computed together: x is read once */
+
 /* out[b,o] = bias[o] + sum_i w[o,i] * inp[b,i]
- * inp (B,IN), w (OUT,IN) as torch.nn.Linear, out (B,OUT) */
+ * inp (B,IN), w (OUT,IN) as torch.nn.Linear, out (B,OUT)
+ * Each sum runs in four lanes of partial sums over i, then
+ * (l0 + l1) + (l2 + l3): the same order in every build. Ten outputs at a
+ * time give ten independent chains of adds instead of one. */
 void dl_dense_forward(float *out, const float *inp, const float *w, const float *bias,
                       int B, int IN, int OUT)
 {
+    int IN4 = IN & ~3;
     for (int b = 0; b < B; b++) {
         const float *x = inp + (size_t)b * IN;
-        for (int o = 0; o < OUT; o++) {
-            const float *wr = w + (size_t)o * IN;
-            /* Four lanes of partial sums, then (l0 + l1) + (l2 + l3): the
-             * same order in every build (native, WASM, SIMD or not). */
-            v4 acc = v4_splat(0.0f);
-            int i = 0;
-            for (; i + 4 <= IN; i += 4) acc = v4_madd(acc, v4_load(wr + i), v4_load(x + i));
-            float tail = 0.0f;
-            for (; i < IN; i++) tail += wr[i] * x[i];
-            out[(size_t)b * OUT + o] = bias[o] + (v4_sum(acc) + tail);
+        for (int o0 = 0; o0 < OUT; o0 += DENSE_GROUP) {
+            int G = OUT - o0 < DENSE_GROUP ? OUT - o0 : DENSE_GROUP;
+            const float *wr = w + (size_t)o0 * IN;
+            v4 acc[DENSE_GROUP];
+            for (int g = 0; g < G; g++) acc[g] = v4_splat(0.0f);
+            for (int i = 0; i < IN4; i += 4) {
+                v4 xv = v4_load(x + i);
+                for (int g = 0; g < G; g++)
+                    acc[g] = v4_madd(acc[g], v4_load(wr + (size_t)g * IN + i), xv);
+            }
+            for (int g = 0; g < G; g++) {
+                float tail = 0.0f;
+                for (int i = IN4; i < IN; i++) tail += wr[(size_t)g * IN + i] * x[i];
+                out[(size_t)b * OUT + o0 + g] = bias[o0 + g] + (v4_sum(acc[g]) + tail);
+            }
         }
     }
 }

@@ -16,6 +16,7 @@ typedef v128_t v4;
 #define v4_add(a, b)   wasm_f32x4_add((a), (b))
 #define v4_mul(a, b)   wasm_f32x4_mul((a), (b))
 #define v4_lane(a, i)  wasm_f32x4_extract_lane((a), (i))
+#define v4_nonzero(a)  wasm_v128_any_true(a)
 #define DL_SIMD "wasm-simd128"
 
 #elif defined(__SSE2__)
@@ -28,9 +29,12 @@ typedef __m128 v4;
 #define v4_mul(a, b)   _mm_mul_ps((a), (b))
 static inline float v4_lane_(v4 a, int i) { float f[4]; _mm_storeu_ps(f, a); return f[i]; }
 #define v4_lane(a, i)  v4_lane_((a), (i))
+#define v4_nonzero(a)  (_mm_movemask_epi8(_mm_cmpeq_epi32(_mm_castps_si128(a), \
+                                                        _mm_setzero_si128())) != 0xFFFF)
 #define DL_SIMD "sse2"
 
 #else
+#include <stdint.h>
 #include <string.h>
 typedef struct { float f[4]; } v4;
 static inline v4 v4_load(const float *p) { v4 r; memcpy(r.f, p, sizeof r.f); return r; }
@@ -41,8 +45,12 @@ static inline v4 v4_add(v4 a, v4 b)
 static inline v4 v4_mul(v4 a, v4 b)
 { for (int i = 0; i < 4; i++) a.f[i] *= b.f[i]; return a; }
 #define v4_lane(a, i)  ((a).f[i])
+static inline int v4_nonzero(v4 a)
+{ uint32_t u[4]; memcpy(u, a.f, sizeof u); return (u[0] | u[1] | u[2] | u[3]) != 0; }
 #define DL_SIMD "scalar"
 #endif
+
+/* v4_nonzero(a): some bit of a is set (so -0.0 counts as non-zero) */
 
 /* acc + a * b, rounded twice, like the scalar `acc += a * b` */
 static inline v4 v4_madd(v4 acc, v4 a, v4 b) { return v4_add(acc, v4_mul(a, b)); }
