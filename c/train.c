@@ -31,7 +31,7 @@ dl_train_config dl_train_defaults(void)
 {
     dl_train_config c;
     memset(&c, 0, sizeof c);
-    c.epochs = 15;
+    c.epochs = 40;
     c.batch = 64;
     c.threads = 2;
     c.lr = 2e-3f;        /* Adam peak */
@@ -39,14 +39,17 @@ dl_train_config dl_train_defaults(void)
     c.seed = 1;
     c.opt = DL_OPT_ADAM;
     c.momentum = 0.9f;   /* used by SGD only */
-    /* Augmentation: small enough that every digit stays readable (a 7
-     * rotated by 12 degrees is still a 7; 6 and 9 need ~180). MNIST digits
-     * are centred by centre of mass in a 20x20 box inside 28x28, so +-2.5 px
-     * keeps the ink inside the field; +-10% scale covers stroke-size spread. */
+    /* Augmentation: drawings are less tidy than MNIST, but this network has
+     * only twelve filters and a linear read-out, so the ranges stay mild
+     * (measured: +-2.5 px / 12 deg / 10 % underfits, 98.55 % after 15
+     * epochs). MNIST digits are centred by centre of mass in a 20x20 box
+     * inside 28x28, so +-2 px keeps the ink inside the field. The last
+     * epochs see the images as they are, as the test set is: +0.2 points. */
     c.augment = 1;
-    c.aug_shift = 2.5f;  /* pixels, each axis, uniform in [-2.5, 2.5] */
-    c.aug_rot = 12.0f;   /* degrees, uniform in [-12, 12] */
-    c.aug_scale = 0.10f; /* uniform in [0.9, 1.1] */
+    c.aug_shift = 2.0f;  /* pixels, each axis, uniform in [-2, 2] */
+    c.aug_rot = 10.0f;   /* degrees, uniform in [-10, 10] */
+    c.aug_scale = 0.08f; /* uniform in [0.92, 1.08] */
+    c.clean_last = 4;    /* epochs without augmentation at the end */
     return c;
 }
 
@@ -232,6 +235,7 @@ static int train_chunk(dl_trainer *t, int c, int lo, int B,
     const int T = cfg->threads;
     const int clo = (int)((int64_t)c * B / T), chi = (int)((int64_t)(c + 1) * B / T);
     const int Bc = chi - clo;
+    const int augment = cfg->augment && t->epoch < cfg->epochs - cfg->clean_last;
     float *g = t->grads + (size_t)c * t->g_stride;
 
     memset(g, 0, m->n_params * sizeof *g);
@@ -245,7 +249,7 @@ static int train_chunk(dl_trainer *t, int c, int lo, int B,
         const int idx = t->perm[pos];
         const uint8_t *img = images + (size_t)idx * DL_IN_SIZE;
         y[i] = labels[idx];
-        if (cfg->augment) {
+        if (augment) {
             uint64_t rng = augment_stream(cfg->seed, t->epoch, pos);
             dl_augment(x + (size_t)i * DL_IN_SIZE, img, cfg, &rng);
         } else {

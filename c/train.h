@@ -40,6 +40,7 @@ typedef struct {
     float aug_shift;    /* max shift in pixels, each axis, uniform +- */
     float aug_rot;      /* max rotation in degrees, uniform +- */
     float aug_scale;    /* scale uniform in [1 - s, 1 + s] */
+    int clean_last;     /* the last clean_last epochs are not augmented */
 } dl_train_config;
 
 dl_train_config dl_train_defaults(void);

@@ -40,7 +40,7 @@ void cli_train_usage_init(void)
         "  --resume          continue from FILE.ckpt\n"
         "  --no-augment      no random affine augmentation (default: shift +-%g px,\n"
         "                    rotation +-%g deg, scale 1 +- %g)\n"
-        "  --clean-last N    no augmentation in the last N epochs (default 0)\n"
+        "  --clean-last N    no augmentation in the last N epochs (default %d)\n"
         "  --aug-shift PX, --aug-rot DEG, --aug-scale S\n"
         "                    augmentation ranges: shift +-PX pixels, rotation\n"
         "                    +-DEG degrees, scale uniform in [1-S, 1+S]\n"
@@ -52,7 +52,7 @@ void cli_train_usage_init(void)
         "Progress (epoch, images/s, loss, ETA) goes to stderr.\n",
         c.epochs, c.batch, (double)c.lr, c.opt == DL_OPT_SGD ? "sgd" : "adam",
         (unsigned long long)c.seed, c.threads, (double)c.aug_shift, (double)c.aug_rot,
-        (double)c.aug_scale);
+        (double)c.aug_scale, c.clean_last);
 }
 
 static double now(void)
@@ -139,7 +139,7 @@ static void meta_setf(dl_meta *m, const char *key, const char *fmt, ...)
 }
 
 /* What produced the weights, in the safetensors metadata. */
-static void recipe_meta(dl_meta *meta, const dl_train_config *c, int n_train, int clean_last)
+static void recipe_meta(dl_meta *meta, const dl_train_config *c, int n_train)
 {
     meta_setf(meta, "format", "digitlens seednet v1");
     meta_setf(meta, "epochs", "%d", c->epochs);
@@ -153,7 +153,7 @@ static void recipe_meta(dl_meta *meta, const dl_train_config *c, int n_train, in
         meta_setf(meta, "augmentation",
                   "random affine: shift +-%g px, rotation +-%g deg, scale 1 +- %g; "
                   "none in the last %d epochs",
-                  (double)c->aug_shift, (double)c->aug_rot, (double)c->aug_scale, clean_last);
+                  (double)c->aug_shift, (double)c->aug_rot, (double)c->aug_scale, c->clean_last);
     else meta_setf(meta, "augmentation", "none");
     meta_setf(meta, "threads", "%d", c->threads);
     meta_setf(meta, "train_images", "%d", n_train);
@@ -186,7 +186,7 @@ int cli_train(int argc, char **argv)
     const char *usage = cli_train_usage;
     dl_train_config cfg = dl_train_defaults();
     const char *data = CLI_DEFAULT_DATA, *out = CLI_DEFAULT_WEIGHTS;
-    int resume = 0, json = 0, clean_last = 0;
+    int resume = 0, json = 0;
     long limit = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -212,7 +212,7 @@ int cli_train(int argc, char **argv)
         else if (cli_is_flag(a, "--resume")) resume = 1;
         else if (cli_is_flag(a, "--no-augment")) cfg.augment = 0;
         else if (cli_is_flag(a, "--clean-last"))
-            clean_last = (int)cli_int("--clean-last", cli_value(argc, argv, &i, usage), 0, 10000, usage);
+            cfg.clean_last = (int)cli_int("--clean-last", cli_value(argc, argv, &i, usage), 0, 10000, usage);
         else if (cli_is_flag(a, "--aug-shift"))
             cfg.aug_shift = (float)cli_float("--aug-shift", cli_value(argc, argv, &i, usage), 0, 10, usage);
         else if (cli_is_flag(a, "--aug-rot"))
@@ -252,7 +252,7 @@ int cli_train(int argc, char **argv)
     int first = resume ? t.epoch : 0;
 
     dl_meta extra = {0};
-    recipe_meta(&extra, &t.cfg, n, clean_last); /* t.cfg: the seed may come from the checkpoint */
+    recipe_meta(&extra, &t.cfg, n); /* t.cfg: the seed may come from the checkpoint */
     if (resume) check_recipe(ckpt, &extra);
 
     double train_s_total = 0;
@@ -262,8 +262,6 @@ int cli_train(int argc, char **argv)
         progress p = {.epoch = e + 1, .epochs = cfg.epochs, .tty = tty, .t0 = now(),
                       .last = 0, .next_tenth = 1};
         float loss = 0;
-        /* the last epochs see the images as they are, as the test set is */
-        t.cfg.augment = cfg.augment && e < cfg.epochs - clean_last;
         st = dl_train_epoch(&t, train.imgs.pixels, train.lbls.labels, n, 0,
                             on_progress, &p, &loss);
         double train_s = now() - p.t0;

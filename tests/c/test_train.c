@@ -108,6 +108,7 @@ static dl_train_config small_cfg(void)
     c.batch = 32;
     c.epochs = 4;
     c.threads = 2;
+    c.clean_last = 0; /* augment every epoch unless a test says otherwise */
     return c;
 }
 
@@ -136,14 +137,15 @@ static void test_defaults_and_schedule(void **state)
     dl_train_config c = dl_train_defaults();
     assert_int_equal(c.opt, DL_OPT_ADAM);
     assert_int_equal(c.batch, 64);
-    assert_int_equal(c.epochs, 15);
+    assert_int_equal(c.epochs, 40);
+    assert_int_equal(c.clean_last, 4);
     assert_int_equal(c.threads, 2);
     assert_true(c.seed == 1);
     assert_true(c.augment);
     assert_close(c.lr, 2e-3, 0, 1e-6);
-    assert_close(c.aug_shift, 2.5, 0, 1e-6);
-    assert_close(c.aug_rot, 12.0, 0, 1e-6);
-    assert_close(c.aug_scale, 0.1, 0, 1e-6);
+    assert_close(c.aug_shift, 2.0, 0, 1e-6);
+    assert_close(c.aug_rot, 10.0, 0, 1e-6);
+    assert_close(c.aug_scale, 0.08, 0, 1e-6);
 
     /* cosine from lr to lr * lr_final over the run, flat after it */
     assert_close(dl_train_lr(&c, 0, 1000), c.lr, 0, 1e-6);
@@ -281,6 +283,31 @@ static void test_same_seed_same_weights(void **state)
     for (size_t k = 0; k < P; k++) differ += a[k] != d[k];
     if (differ < P / 2) fail_msg("seed 2 changed only %zu of %zu weights", differ, P);
     free(a); free(b); free(d);
+}
+
+/* The last clean_last epochs are not augmented: with clean_last = epochs
+ * the run equals one without augmentation, bit for bit; with 1 of 2 it
+ * equals neither. */
+static void test_clean_last_epochs(void **state)
+{
+    size_t P = DL_SEEDNET_PARAMS;
+    float *plain = malloc(P * sizeof(float)), *clean = malloc(P * sizeof(float)),
+          *half = malloc(P * sizeof(float)), *aug = malloc(P * sizeof(float));
+    dl_train_config c = small_cfg();
+    c.epochs = 2;
+    c.augment = 0;
+    train_run(plain, &c, 2, 3, &g_digits);
+    c.augment = 1;
+    c.clean_last = 2;
+    train_run(clean, &c, 2, 3, &g_digits);
+    assert_memory_equal(plain, clean, P * sizeof(float));
+    c.clean_last = 1;
+    train_run(half, &c, 2, 3, &g_digits);
+    c.clean_last = 0;
+    train_run(aug, &c, 2, 3, &g_digits);
+    assert_true(memcmp(half, plain, P * sizeof(float)) != 0);
+    assert_true(memcmp(half, aug, P * sizeof(float)) != 0);
+    free(plain); free(clean); free(half); free(aug);
 }
 
 /* ---- (3) thread count changes only the summation order ----------------- */
@@ -619,6 +646,7 @@ int main(void)
         cmocka_unit_test(test_max_steps),
         cmocka_unit_test(test_loss_falls),
         cmocka_unit_test(test_same_seed_same_weights),
+        cmocka_unit_test(test_clean_last_epochs),
         cmocka_unit_test(test_threads_agree),
         cmocka_unit_test(test_diverges),
         cmocka_unit_test(test_checkpoint_resume),
