@@ -102,3 +102,28 @@ demo: setup
 
 clean:
 	rm -rf build web/digitlens.wasm web/digitlens-nosimd.wasm $(WEB_DATA)
+
+# ---- bench (issue 4) -----------------------------------------------------
+#   make bench-peers  install the peers: Debian's python3-torch (training,
+#                     ONNX export), tfjs + tfjs-backend-wasm + onnxruntime-web
+#                     into tools/bench/node_modules (own lock file, so the
+#                     main npm ci stays lean)
+#   make bench        native + WASM + peers, one table, build/bench.json;
+#                     WEIGHTS=FILE benchmarks other weights. A missing peer
+#                     gets a row that says so. BENCH_ARGS=--quick: a fast run.
+WEIGHTS    ?= weights/seednet.safetensors
+BENCH_ARGS ?=
+.PHONY: bench bench-peers
+bench: build/digitlens web/digitlens.wasm web/digitlens-nosimd.wasm build/bench/peak.wasm data \
+       $(if $(wildcard weights/seednet.safetensors),web/seednet.safetensors)
+	node tools/bench/run.mjs --weights $(WEIGHTS) $(BENCH_ARGS)
+bench-peers:
+	@/usr/bin/python3 -c 'import torch' 2>/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch; }
+	npm ci --prefix tools/bench --no-audit --no-fund
+# the multiply-add loop of the floor, in WASM SIMD (tools/bench/peak.h)
+build/bench/peak.wasm: tools/bench/peak_wasm.c tools/bench/peak.h c/simd.h
+	@mkdir -p build/bench
+	$(EMCC) -std=c11 -O3 -ffp-contract=off -msimd128 -Ic --no-entry -sSTANDALONE_WASM \
+	  -sERROR_ON_UNDEFINED_SYMBOLS=1 $< -o $@
+build/obj/tools/cli_bench.o: tools/bench/peak.h

@@ -20,6 +20,8 @@ typedef struct {
 
 int cli_train(int argc, char **argv);
 int cli_eval(int argc, char **argv);
+int cli_bench(int argc, char **argv);
+extern const char cli_bench_usage[];
 int cli_classify(int argc, char **argv);
 int cli_explain(int argc, char **argv);
 extern const char cli_eval_usage[], cli_classify_usage[], cli_explain_usage[];

@@ -4,6 +4,7 @@
  *   digitlens eval     [--data DIR] [--weights FILE] [--json]
  *   digitlens classify [--json] [--index N] [--limit N] FILE...
  *   digitlens explain  [--class C|all] [--json] [--out DIR] FILE...
+ *   digitlens bench    [--json] [--quick] ...
  *
  * Exit status: 0 done, 1 bad input (one line on stderr naming the file and
  * the problem), 2 usage error. */
@@ -22,6 +23,7 @@ static const char usage[] =
     "  eval      accuracy on the MNIST test set, per class, confusion matrix\n"
     "  classify  the digit in PNG images or IDX image files\n"
     "  explain   Grad-CAM maps of the class scores, as JSON or PNG overlays\n"
+    "  bench     native speed of each job, and how far it is from the floor\n"
     "\n"
     "Every command takes --weights FILE (default " CLI_DEFAULT_WEIGHTS ")\n"
     "and --help. Exit status: 0 ok, 1 bad input, 2 usage error.\n";
@@ -31,6 +33,7 @@ static const cli_command commands[] = {
     {"eval", cli_eval, cli_eval_usage},
     {"classify", cli_classify, cli_classify_usage},
     {"explain", cli_explain, cli_explain_usage},
+    {"bench", cli_bench, cli_bench_usage},
 };
 
 int main(int argc, char **argv)

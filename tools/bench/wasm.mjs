@@ -1,0 +1,78 @@
+// wasm.mjs — our WebAssembly under Node: forward latency for one image and
+// forward + Grad-CAM of all ten classes for one image, for the SIMD and the
+// non-SIMD builds. Two ways each:
+//   api  through web/digitlens.js (classify / explain): what a page pays,
+//        copying the 784 pixels in and the logits, probs and maps out;
+//   raw  the exports alone (dl_classify / dl_explain on an input already in
+//        memory): the compute.
+// Also the peak multiply-add rate of build/bench/peak.wasm (the loop of
+// tools/bench/peak.h) when it was built, for the floor of the WASM rows.
+//
+//   node tools/bench/wasm.mjs [--weights F] [--data DIR] [--reps N]
+import { readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT, parseArgs, timeCalls, testImages, loadOurs, emit, stats } from './common.mjs';
+
+const args = parseArgs({ weights: 'weights/seednet.safetensors', data: 'data/mnist', reps: 5000 });
+const xs = testImages(args.data, 100);
+const weights = readFileSync(path.resolve(ROOT, args.weights));
+const out = { node: process.version, builds: {} };
+
+for (const [name, file] of [['simd', 'web/digitlens.wasm'], ['nosimd', 'web/digitlens-nosimd.wasm']]) {
+  const lens = await loadOurs(args.weights, file);
+  const r = { file, bytes: readFileSync(path.resolve(ROOT, file)).length };
+  r.api_forward = await timeCalls((k) => lens.classify(xs[k]).digit, { reps: args.reps });
+  r.api_gradcam10 = await timeCalls((k) => lens.explain(xs[k], { classes: 'all' }).maps[9][300], { reps: args.reps });
+
+  // raw exports, our own instance: the 100 inputs are copied in untimed
+  const { instance } = await WebAssembly.instantiate(readFileSync(path.resolve(ROOT, file)), {});
+  const x = instance.exports;
+  x._initialize?.();
+  const u8 = () => new Uint8Array(x.memory.buffer), f32 = () => new Float32Array(x.memory.buffer);
+  u8().set(weights, x.dl_weights_buf());
+  if (x.dl_load_weights(weights.length) !== 0) throw new Error(`${file}: dl_load_weights failed`);
+  const at = x.dl_input_buf() >> 2;
+  const set = (k) => f32().set(xs[k], at);
+  const raw = async (fn) => {
+    // one input per sample, set outside the timed call
+    const t = [];
+    for (let r = -Math.ceil(args.reps / 10); r < args.reps; r++) {
+      set(((r % 100) + 100) % 100);
+      const t0 = process.hrtime.bigint();
+      const st = fn();
+      const t1 = process.hrtime.bigint();
+      if (st !== 0) throw new Error(`${file}: status ${st}`);
+      if (r >= 0) t.push(Number(t1 - t0) / 1e3);
+    }
+    return stats(t, 'us');
+  };
+  r.raw_forward = await raw(() => x.dl_classify());
+  r.raw_gradcam10 = await raw(() => x.dl_explain(0x3ff));
+  // the two builds must agree with each other on every map (checked below)
+  r.check = lens.explain(xs[0], { classes: 'all' });
+  out.builds[name] = r;
+}
+
+const a = out.builds.simd.check, b = out.builds.nosimd.check;
+let d = 0;
+for (let c = 0; c < 10; c++) for (let i = 0; i < 576; i++) d = Math.max(d, Math.abs(a.maps[c][i] - b.maps[c][i]));
+out.simd_vs_nosimd_max_abs_map_diff = d;
+for (const r of Object.values(out.builds)) delete r.check;
+
+// peak multiply-add rate in WASM SIMD (one core), if the bench built it
+const peakFile = path.join(ROOT, 'build/bench/peak.wasm');
+if (existsSync(peakFile)) {
+  const { instance } = await WebAssembly.instantiate(readFileSync(peakFile), {});
+  const p = instance.exports;
+  p.peak_run(100000); // warm-up: tier-up to the optimising compiler
+  const rates = [];
+  for (let r = 0; r < 7; r++) {
+    const iters = 3000000;
+    const t0 = process.hrtime.bigint();
+    p.peak_run(iters);
+    const s = Number(process.hrtime.bigint() - t0) / 1e9;
+    rates.push(iters * p.peak_macs_per_iter() / s);
+  }
+  out.peak = { ...stats(rates, 'MAC/s'), best: Math.max(...rates) };
+}
+emit(out);
