@@ -190,10 +190,46 @@ void dl_relu_backward(float *dinp, const float *dout, const float *out, size_t n
     for (size_t i = 0; i < n; i++) dinp[i] += out[i] > 0.0f ? dout[i] : 0.0f;
 }
 
+/* 2x2 windows of one pair of rows, four at a time: a b / c d for windows
+ * x .. x+3, compared with strict > in row-major order so the first maximum
+ * wins; the winner's position (0..3 in the window) rides along as a float. */
+static void maxpool2_rows(float *op, int32_t *ap, const float *r0, int W, int OW,
+                          int32_t base)
+{
+    const float *r1 = r0 + W;
+    int x = 0;
+    for (; x + 4 <= OW; x += 4) {
+        v4 a0 = v4_load(r0 + 2 * x), a1 = v4_load(r0 + 2 * x + 4);
+        v4 c0 = v4_load(r1 + 2 * x), c1 = v4_load(r1 + 2 * x + 4);
+        v4 m = v4_even(a0, a1), k = v4_splat(0.0f), gt;
+        v4 b = v4_odd(a0, a1), c = v4_even(c0, c1), d = v4_odd(c0, c1);
+        gt = v4_gt(b, m); m = v4_select(gt, b, m); k = v4_select(gt, v4_splat(1.0f), k);
+        gt = v4_gt(c, m); m = v4_select(gt, c, m); k = v4_select(gt, v4_splat(2.0f), k);
+        gt = v4_gt(d, m); m = v4_select(gt, d, m); k = v4_select(gt, v4_splat(3.0f), k);
+        v4_store(op + x, m);
+        float kk[4];
+        v4_store(kk, k);
+        for (int l = 0; l < 4; l++) {
+            int w = (int)kk[l];
+            ap[x + l] = base + 2 * (x + l) + (w >> 1) * W + (w & 1);
+        }
+    }
+    for (; x < OW; x++) {
+        int k = 2 * x;
+        float mv = r0[k];
+        int win = k;
+        if (r0[k + 1] > mv) { mv = r0[k + 1]; win = k + 1; }
+        if (r1[k] > mv) { mv = r1[k]; win = k + W; }
+        if (r1[k + 1] > mv) { mv = r1[k + 1]; win = k + W + 1; }
+        op[x] = mv;
+        ap[x] = base + win;
+    }
+}
+
 /* out[b,c,y,x] = max over the PxP window at (P*y, P*x); argmax keeps the flat
  * index into inp of the FIRST maximum in row-major window order (PyTorch's
  * rule). After a ReLU a window of four zeros is common: this choice decides
- * which zero gets the gradient, and so Grad-CAM's alpha.
+ * which zero gets the gradient.
  * inp (B,C,H,W), out/argmax (B,C,H/P,W/P) */
 void dl_maxpool_forward(float *out, int32_t *argmax, const float *inp,
                         int B, int C, int H, int W, int P)
@@ -204,29 +240,23 @@ void dl_maxpool_forward(float *out, int32_t *argmax, const float *inp,
         float *op = out + (size_t)bc * OH * OW;
         int32_t *ap = argmax + (size_t)bc * OH * OW;
         int32_t base = bc * H * W;
-        for (int y = 0; y < OH; y++)
+        for (int y = 0; y < OH; y++) {
+            if (P == 2) {
+                maxpool2_rows(op + y * OW, ap + y * OW, ip + 2 * y * W, W, OW,
+                              base + 2 * y * W);
+                continue;
+            }
             for (int x = 0; x < OW; x++) {
                 int best = (P * y) * W + P * x;
-                if (P == 2) {
-                    /* the common case, on values (no load waits on a compare):
-                     * a b / c d, strict > so the first maximum wins */
-                    const float *r0 = ip + best, *r1 = r0 + W;
-                    float mv = r0[0];
-                    int k = best;
-                    if (r0[1] > mv) { mv = r0[1]; k = best + 1; }
-                    if (r1[0] > mv) { mv = r1[0]; k = best + W; }
-                    if (r1[1] > mv) { mv = r1[1]; k = best + W + 1; }
-                    best = k;
-                } else {
-                    for (int i = 0; i < P; i++)
-                        for (int j = 0; j < P; j++) {
-                            int k = (P * y + i) * W + P * x + j;
-                            if (ip[k] > ip[best]) best = k;
-                        }
-                }
+                for (int i = 0; i < P; i++)
+                    for (int j = 0; j < P; j++) {
+                        int k = (P * y + i) * W + P * x + j;
+                        if (ip[k] > ip[best]) best = k;
+                    }
                 op[y * OW + x] = ip[best];
                 ap[y * OW + x] = best + base;
             }
+        }
     }
 }
 

@@ -17,6 +17,10 @@ typedef v128_t v4;
 #define v4_mul(a, b)   wasm_f32x4_mul((a), (b))
 #define v4_lane(a, i)  wasm_f32x4_extract_lane((a), (i))
 #define v4_nonzero(a)  wasm_v128_any_true(a)
+#define v4_gt(a, b)    wasm_f32x4_gt((a), (b))
+#define v4_select(m, a, b) wasm_v128_bitselect((a), (b), (m))
+#define v4_even(a, b)  wasm_i32x4_shuffle((a), (b), 0, 2, 4, 6)
+#define v4_odd(a, b)   wasm_i32x4_shuffle((a), (b), 1, 3, 5, 7)
 #define DL_SIMD "wasm-simd128"
 
 #elif defined(__SSE2__)
@@ -31,6 +35,10 @@ static inline float v4_lane_(v4 a, int i) { float f[4]; _mm_storeu_ps(f, a); ret
 #define v4_lane(a, i)  v4_lane_((a), (i))
 #define v4_nonzero(a)  (_mm_movemask_epi8(_mm_cmpeq_epi32(_mm_castps_si128(a), \
                                                         _mm_setzero_si128())) != 0xFFFF)
+#define v4_gt(a, b)    _mm_cmpgt_ps((a), (b))
+#define v4_select(m, a, b) _mm_or_ps(_mm_and_ps((m), (a)), _mm_andnot_ps((m), (b)))
+#define v4_even(a, b)  _mm_shuffle_ps((a), (b), _MM_SHUFFLE(2, 0, 2, 0))
+#define v4_odd(a, b)   _mm_shuffle_ps((a), (b), _MM_SHUFFLE(3, 1, 3, 1))
 #define DL_SIMD "sse2"
 
 #else
@@ -47,10 +55,21 @@ static inline v4 v4_mul(v4 a, v4 b)
 #define v4_lane(a, i)  ((a).f[i])
 static inline int v4_nonzero(v4 a)
 { uint32_t u[4]; memcpy(u, a.f, sizeof u); return (u[0] | u[1] | u[2] | u[3]) != 0; }
+/* masks are 1.0f / 0.0f here: only v4_select reads them */
+static inline v4 v4_gt(v4 a, v4 b)
+{ for (int i = 0; i < 4; i++) a.f[i] = a.f[i] > b.f[i] ? 1.0f : 0.0f; return a; }
+static inline v4 v4_select(v4 m, v4 a, v4 b)
+{ for (int i = 0; i < 4; i++) a.f[i] = m.f[i] != 0.0f ? a.f[i] : b.f[i]; return a; }
+static inline v4 v4_even(v4 a, v4 b)
+{ v4 r = { { a.f[0], a.f[2], b.f[0], b.f[2] } }; return r; }
+static inline v4 v4_odd(v4 a, v4 b)
+{ v4 r = { { a.f[1], a.f[3], b.f[1], b.f[3] } }; return r; }
 #define DL_SIMD "scalar"
 #endif
 
-/* v4_nonzero(a): some bit of a is set (so -0.0 counts as non-zero) */
+/* v4_nonzero(a): some bit of a is set (so -0.0 counts as non-zero)
+ * v4_gt(a, b): lane mask a > b;  v4_select(m, a, b): m ? a : b per lane
+ * v4_even(a, b), v4_odd(a, b): lanes 0,2 / 1,3 of a then of b (deinterleave) */
 
 /* acc + a * b, rounded twice, like the scalar `acc += a * b` */
 static inline v4 v4_madd(v4 acc, v4 a, v4 b) { return v4_add(acc, v4_mul(a, b)); }

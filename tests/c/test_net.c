@@ -136,6 +136,28 @@ static void test_maxpool_ties_first(void **state)
     for (int i = 0; i < 16; i++) assert_close(dx[i], expect[i], 0, 0);
 }
 
+/* Against a plain loop, on values drawn from {0, 0.5, 1} (ties everywhere),
+ * with a width that takes both the 4-window vector path and its tail. */
+static void test_maxpool_matches_plain_loop(void **state)
+{
+    (void)state;
+    enum { B = 2, C = 3, H = 8, W = 22, OH = 4, OW = 11, N = B * C * H * W, NO = B * C * OH * OW };
+    float x[N], y[NO];
+    int32_t arg[NO];
+    for (int i = 0; i < N; i++) x[i] = 0.5f * (float)(dl_rand_u64(&rng) % 3);
+    dl_maxpool_forward(y, arg, x, B, C, H, W, 2);
+    for (int bc = 0; bc < B * C; bc++)
+        for (int r = 0; r < OH; r++)
+            for (int c = 0; c < OW; c++) {
+                int best = bc * H * W + 2 * r * W + 2 * c;
+                int cand[3] = { best + 1, best + W, best + W + 1 };
+                for (int k = 0; k < 3; k++) if (x[cand[k]] > x[best]) best = cand[k];
+                int o = (bc * OH + r) * OW + c;
+                assert_int_equal(arg[o], best);
+                assert_true(y[o] == x[best]);
+            }
+}
+
 /* ---- dense + softmax cross-entropy ------------------------------------- */
 
 enum { DB = 3, DIN = 7, DOUT = DL_CLASSES };
@@ -371,6 +393,7 @@ int main(void)
         cmocka_unit_test(test_relu_gradient),
         cmocka_unit_test(test_maxpool_gradient),
         cmocka_unit_test(test_maxpool_ties_first),
+        cmocka_unit_test(test_maxpool_matches_plain_loop),
         cmocka_unit_test(test_dense_softmax_xent_gradient),
         cmocka_unit_test(test_softmax_xent_values),
         cmocka_unit_test(test_seednet_plan),
