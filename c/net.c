@@ -110,25 +110,37 @@ void dl_conv_forward(float *out, const float *inp, const float *w, const float *
     }
 }
 
-/* dw[j] += sum_{y,x} dout[y,x] * in[y, x+j] for j < KK, one kernel row:
- * four lanes of partial sums per j, then v4_sum; inlined with KK constant. */
-static inline void conv_dw_row(float *dw, const float *dout, const float *in,
-                               int OH, int OW, int W, const int KK)
+/* dw[o,c,i,j] += sum_{y,x} dout[o,y,x] * in[c,y+i,x+j] for one image, as
+ * four lanes of partial sums per weight. Both factors are mostly zero (the
+ * canvas is mostly empty; max-pool passes a gradient to one cell in four):
+ * a step where either vector is all zero adds nothing and is skipped. */
+static void conv_dw_vec(float *dw, const float *dout, const float *in,
+                        int C, int H, int W, int OC, int K, int OH, int OW)
 {
-    v4 acc[8];
-    float tail[8] = { 0 };
-    for (int j = 0; j < KK; j++) acc[j] = v4_splat(0.0f);
-    int OW4 = OW & ~3;
-    for (int y = 0; y < OH; y++) {
-        const float *d = dout + (size_t)y * OW, *r = in + (size_t)y * W;
-        for (int x = 0; x < OW4; x += 4) {
-            v4 dv = v4_load(d + x);
-            for (int j = 0; j < KK; j++) acc[j] = v4_madd(acc[j], dv, v4_load(r + x + j));
+    const int taps = C * K * K;
+    v4 acc[CONV_TAPS][CONV_GROUP];
+    for (int t = 0; t < taps; t++)
+        for (int o = 0; o < OC; o++) acc[t][o] = v4_splat(0.0f);
+    for (int y = 0; y < OH; y++)
+        for (int x = 0; x < OW; x += 4) {
+            v4 d[CONV_GROUP];
+            int any = 0;
+            for (int o = 0; o < OC; o++) {
+                d[o] = v4_load(dout + ((size_t)o * OH + y) * OW + x);
+                any |= v4_nonzero(d[o]);
+            }
+            if (!any) continue;
+            int t = 0;
+            for (int c = 0; c < C; c++)
+                for (int i = 0; i < K; i++)
+                    for (int j = 0; j < K; j++, t++) {
+                        v4 iv = v4_load(in + ((size_t)c * H + y + i) * W + x + j);
+                        if (!v4_nonzero(iv)) continue;
+                        for (int o = 0; o < OC; o++) acc[t][o] = v4_madd(acc[t][o], d[o], iv);
+                    }
         }
-        for (int x = OW4; x < OW; x++)
-            for (int j = 0; j < KK; j++) tail[j] += d[x] * r[x + j];
-    }
-    for (int j = 0; j < KK; j++) dw[j] += v4_sum(acc[j]) + tail[j];
+    for (int o = 0; o < OC; o++)
+        for (int t = 0; t < taps; t++) dw[(size_t)o * taps + t] += v4_sum(acc[t][o]);
 }
 
 /* from out[b,o,y,x] = bias[o] + sum w[o,c,i,j] * inp[b,c,y+i,x+j]:
@@ -140,40 +152,38 @@ void dl_conv_backward(float *dinp, float *dw, float *dbias, const float *dout,
                       int B, int C, int H, int W, int OC, int K)
 {
     int OH = H - K + 1, OW = W - K + 1;
+    int vector = C * K * K <= CONV_TAPS && OC <= CONV_GROUP && OW % 4 == 0;
     for (int b = 0; b < B; b++) {
         const float *ib = inp + (size_t)b * C * H * W;
+        const float *dob = dout + (size_t)b * OC * OH * OW;
         float *dib = dinp ? dinp + (size_t)b * C * H * W : NULL;
+        if (dw && vector) conv_dw_vec(dw, dob, ib, C, H, W, OC, K, OH, OW);
         for (int o = 0; o < OC; o++) {
-            const float *db = dout + ((size_t)b * OC + o) * OH * OW;
+            const float *db = dob + (size_t)o * OH * OW;
             if (dbias) {
                 float s = 0.0f;
                 for (int p = 0; p < OH * OW; p++) s += db[p];
                 dbias[o] += s;
             }
             for (int c = 0; c < C; c++)
-                for (int i = 0; i < K; i++) {
-                    size_t wi = ((size_t)(o * C + c) * K + i) * K;
-                    size_t io = ((size_t)c * H + i) * W;
-                    if (dw && K == 5)
-                        conv_dw_row(dw + wi, db, ib + io, OH, OW, W, 5);
-                    else if (dw && K <= 8)
-                        conv_dw_row(dw + wi, db, ib + io, OH, OW, W, K);
-                    else if (dw)
-                        for (int j = 0; j < K; j++) {
+                for (int i = 0; i < K; i++)
+                    for (int j = 0; j < K; j++) {
+                        size_t wi = ((size_t)(o * C + c) * K + i) * K + j;
+                        size_t io = ((size_t)c * H + i) * W + j;
+                        if (dw && !vector) {
                             float s = 0.0f;
                             for (int y = 0; y < OH; y++)
                                 for (int x = 0; x < OW; x++)
-                                    s += db[y * OW + x] * ib[io + j + y * W + x];
-                            dw[wi + j] += s;
+                                    s += db[y * OW + x] * ib[io + y * W + x];
+                            dw[wi] += s;
                         }
-                    if (dib)
-                        for (int j = 0; j < K; j++) {
-                            float wv = w[wi + j];
+                        if (dib) {
+                            float wv = w[wi];
                             for (int y = 0; y < OH; y++)
                                 for (int x = 0; x < OW; x++)
-                                    dib[io + j + y * W + x] += wv * db[y * OW + x];
+                                    dib[io + y * W + x] += wv * db[y * OW + x];
                         }
-                }
+                    }
         }
     }
 }

@@ -66,6 +66,46 @@ static void test_conv_gradient(void **state)
     assert_close(one_out, 6.5, 0, 0);
 }
 
+/* Both paths (4-wide vectors with zero skipping; scalar when the output width
+ * is not a multiple of 4) against plain double-precision loops, on an input
+ * that is half zeros as a digit's canvas is. */
+static void test_conv_paths_match_plain_loops(void **state)
+{
+    (void)state;
+    enum { B = 2, C = 2, H = 9, OC = 5, K = 3 };
+    for (int W = 8; W <= 9; W++) {
+        int OH = H - K + 1, OW = W - K + 1;
+        int nin = B * C * H * W, nw = OC * C * K * K, nout = B * OC * OH * OW;
+        float x[B * C * H * 9], w[OC * C * K * K], b[OC], y[B * OC * 7 * 7], R[B * OC * 7 * 7];
+        float dx[B * C * H * 9] = { 0 }, dw[OC * C * K * K] = { 0 }, db[OC] = { 0 };
+        fill(x, nin, -1, 1); fill(w, nw, -1, 1); fill(b, OC, -1, 1); fill(R, nout, -1, 1);
+        for (int i = 0; i < nin; i++) if (dl_rand_u64(&rng) & 1) x[i] = 0;
+        dl_conv_forward(y, x, w, b, B, C, H, W, OC, K);
+        dl_conv_backward(dx, dw, db, R, x, w, B, C, H, W, OC, K);
+        double ex[B * C * H * 9] = { 0 }, ew[OC * C * K * K] = { 0 }, eb[OC] = { 0 };
+        for (int n = 0; n < B; n++)
+            for (int o = 0; o < OC; o++)
+                for (int r = 0; r < OH; r++)
+                    for (int c = 0; c < OW; c++) {
+                        double s = b[o], g = R[((n * OC + o) * OH + r) * OW + c];
+                        eb[o] += g;
+                        for (int ch = 0; ch < C; ch++)
+                            for (int i = 0; i < K; i++)
+                                for (int j = 0; j < K; j++) {
+                                    int xi = ((n * C + ch) * H + r + i) * W + c + j;
+                                    int wi = ((o * C + ch) * K + i) * K + j;
+                                    s += (double)w[wi] * x[xi];
+                                    ew[wi] += g * x[xi];
+                                    ex[xi] += g * w[wi];
+                                }
+                        assert_close(y[((n * OC + o) * OH + r) * OW + c], s, 1e-5, 1e-5);
+                    }
+        for (int i = 0; i < nin; i++) assert_close(dx[i], ex[i], 1e-5, 1e-5);
+        for (int i = 0; i < nw; i++) assert_close(dw[i], ew[i], 1e-5, 1e-5);
+        for (int i = 0; i < OC; i++) assert_close(db[i], eb[i], 1e-5, 1e-5);
+    }
+}
+
 /* ---- relu -------------------------------------------------------------- */
 
 static void test_relu_gradient(void **state)
@@ -390,6 +430,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_gradient),
+        cmocka_unit_test(test_conv_paths_match_plain_loops),
         cmocka_unit_test(test_relu_gradient),
         cmocka_unit_test(test_maxpool_gradient),
         cmocka_unit_test(test_maxpool_ties_first),
