@@ -73,7 +73,7 @@ static void test_conv_paths_match_plain_loops(void **state)
 {
     (void)state;
     enum { B = 2, C = 2, H = 9, OC = 5, K = 3 };
-    for (int W = 8; W <= 9; W++) {
+    for (int W = 6; W <= 7; W++) { /* OW = 4 (vector path), 5 (scalar) */
         int OH = H - K + 1, OW = W - K + 1;
         int nin = B * C * H * W, nw = OC * C * K * K, nout = B * OC * OH * OW;
         float x[B * C * H * 9], w[OC * C * K * K], b[OC], y[B * OC * 7 * 7], R[B * OC * 7 * 7];
@@ -313,6 +313,7 @@ static void test_network_gradient(void **state)
 {
     (void)state;
     enum { B = 3 };
+    rng = 2024; /* the same data whichever tests ran before */
     dl_model m;
     dl_work w;
     assert_ok(dl_model_plan(&m, dl_seednet, DL_SEEDNET_LAYERS, DL_SEEDNET_CAM_LAYER));
@@ -334,12 +335,18 @@ static void test_network_gradient(void **state)
 
     for (size_t i = 0; i < n; i++) d[i] = dl_rand_normal(&rng);
     const float h = 1e-3f;
-    for (size_t i = 0; i < n; i++) m.params[i] = p0[i] + h * d[i];
-    float lp = net_loss(&m, &w, x, lab, B);
-    for (size_t i = 0; i < n; i++) m.params[i] = p0[i] - h * d[i];
-    float lm = net_loss(&m, &w, x, lab, B);
+    float lp, lm;
+    /* Along a random direction in the dense layer's parameters, where the
+     * loss is smooth: tight. (A direction through the conv weights too
+     * crosses kinks and is off by 1-10 % depending on the draw; the conv
+     * weights are checked one by one below instead.) */
+    size_t f0 = m.layers[4].w_off;
+    for (size_t i = f0; i < n; i++) m.params[i] = p0[i] + h * d[i];
+    lp = net_loss(&m, &w, x, lab, B);
+    for (size_t i = f0; i < n; i++) m.params[i] = p0[i] - h * d[i];
+    lm = net_loss(&m, &w, x, lab, B);
     memcpy(m.params, p0, n * sizeof(float));
-    assert_close(dot(g, d, n), (lp - lm) / (2 * h), 1e-3, 1e-2);
+    assert_close(dot(g + f0, d + f0, n - f0), (lp - lm) / (2 * h), 1e-4, 2e-3);
 
     /* Per parameter where the loss is smooth: the dense layer's weights and
      * biases sit after every kink. (A step in one conv weight moves ~1700
