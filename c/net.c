@@ -110,17 +110,19 @@ void dl_conv_forward(float *out, const float *inp, const float *w, const float *
     }
 }
 
-/* dw[o,c,i,j] += sum_{y,x} dout[o,y,x] * in[c,y+i,x+j] for one image, as
- * four lanes of partial sums per weight. Both factors are mostly zero (the
+/* dw[o,c,i,j] += sum_{y,x} dout[o,y,x] * in[c,y+i,x+j] for one image (and
+ * dbias[o] += sum_{y,x} dout[o,y,x] if dbias), as four lanes of partial sums
+ * per weight. Both factors are mostly zero (the
  * canvas is mostly empty; max-pool passes a gradient to one cell in four):
  * a step where either vector is all zero adds nothing and is skipped. */
-static void conv_dw_vec(float *dw, const float *dout, const float *in,
+static void conv_dw_vec(float *dw, float *dbias, const float *dout, const float *in,
                         int C, int H, int W, int OC, int K, int OH, int OW)
 {
     const int taps = C * K * K;
-    v4 acc[CONV_TAPS][CONV_GROUP];
+    v4 acc[CONV_TAPS][CONV_GROUP], accb[CONV_GROUP];
     for (int t = 0; t < taps; t++)
         for (int o = 0; o < OC; o++) acc[t][o] = v4_splat(0.0f);
+    for (int o = 0; o < OC; o++) accb[o] = v4_splat(0.0f);
     for (int y = 0; y < OH; y++)
         for (int x = 0; x < OW; x += 4) {
             v4 d[CONV_GROUP];
@@ -130,6 +132,7 @@ static void conv_dw_vec(float *dw, const float *dout, const float *in,
                 any |= v4_nonzero(d[o]);
             }
             if (!any) continue;
+            for (int o = 0; o < OC; o++) accb[o] = v4_add(accb[o], d[o]);
             int t = 0;
             for (int c = 0; c < C; c++)
                 for (int i = 0; i < K; i++)
@@ -139,8 +142,10 @@ static void conv_dw_vec(float *dw, const float *dout, const float *in,
                         for (int o = 0; o < OC; o++) acc[t][o] = v4_madd(acc[t][o], d[o], iv);
                     }
         }
-    for (int o = 0; o < OC; o++)
+    for (int o = 0; o < OC; o++) {
         for (int t = 0; t < taps; t++) dw[(size_t)o * taps + t] += v4_sum(acc[t][o]);
+        if (dbias) dbias[o] += v4_sum(accb[o]);
+    }
 }
 
 /* from out[b,o,y,x] = bias[o] + sum w[o,c,i,j] * inp[b,c,y+i,x+j]:
@@ -157,10 +162,12 @@ void dl_conv_backward(float *dinp, float *dw, float *dbias, const float *dout,
         const float *ib = inp + (size_t)b * C * H * W;
         const float *dob = dout + (size_t)b * OC * OH * OW;
         float *dib = dinp ? dinp + (size_t)b * C * H * W : NULL;
-        if (dw && vector) conv_dw_vec(dw, dob, ib, C, H, W, OC, K, OH, OW);
+        int vec = dw && vector; /* dw and dbias done here, or below */
+        if (vec) conv_dw_vec(dw, dbias, dob, ib, C, H, W, OC, K, OH, OW);
+        if (!dib && (vec || (!dw && !dbias))) continue;
         for (int o = 0; o < OC; o++) {
             const float *db = dob + (size_t)o * OH * OW;
-            if (dbias) {
+            if (dbias && !vec) {
                 float s = 0.0f;
                 for (int p = 0; p < OH * OW; p++) s += db[p];
                 dbias[o] += s;
@@ -170,7 +177,7 @@ void dl_conv_backward(float *dinp, float *dw, float *dbias, const float *dout,
                     for (int j = 0; j < K; j++) {
                         size_t wi = ((size_t)(o * C + c) * K + i) * K + j;
                         size_t io = ((size_t)c * H + i) * W + j;
-                        if (dw && !vector) {
+                        if (dw && !vec) {
                             float s = 0.0f;
                             for (int y = 0; y < OH; y++)
                                 for (int x = 0; x < OW; x++)
