@@ -58,7 +58,7 @@ typedef enum {
     DL_ERR_TRUNCATED,  /* file ends before the data it announces */
     DL_ERR_HEADER_LEN, /* safetensors header length runs past the end */
     DL_ERR_JSON,       /* safetensors header is not the JSON expected */
-    DL_ERR_DTYPE,      /* tensor dtype is not F32 or F16 */
+    DL_ERR_DTYPE,      /* tensor dtype is not F32, F16 or I8 (+ F32 scale) */
     DL_ERR_SHAPE,      /* tensor shape differs from the model's */
     DL_ERR_OFFSETS,    /* tensor data offsets overlap or are out of range */
     DL_ERR_MISSING,    /* a tensor the model needs is absent */
@@ -216,13 +216,58 @@ typedef struct {
     int digit;                              /* argmax of logits */
     float logits[DL_CLASSES], probs[DL_CLASSES];
     unsigned classes;                       /* bit c set: maps[c], alpha[c] filled */
-    float alpha[DL_CLASSES][DL_MAX_CHANNELS]; /* (10, K) */
+    int method;                             /* dl_cam_method_id that filled it */
+    int side;                               /* 24: maps[] (on A); 28: pixmaps[] (input) */
+    unsigned undefined;                     /* bit c: the method is undefined for this
+                                             * input and class (e.g. every activation
+                                             * zero); maps[c] is then all zero */
+    float alpha[DL_CLASSES][DL_MAX_CHANNELS]; /* (10, K) channel weights, if any */
     float maps[DL_CLASSES][DL_MAP_SIZE];    /* (10, 24, 24) raw maps */
+    float pixmaps[DL_CLASSES][DL_IN_SIZE];  /* (10, 28, 28) input-resolution maps */
 } dl_cam;
 
 /* w must hold at least one image. Classes not in the mask are zeroed. */
 int dl_gradcam(const dl_model *m, dl_work *w, const float *x, unsigned classes,
                dl_cam *out);
+
+/* ---- CAM methods: named variants of the same interface ------------------
+ * G_k = dy^c/dA_k (backward from the logit, stopped at A), sums over the
+ * 24x24 cells ij; every map ends in a ReLU (the evidence FOR class c).
+ *   gradcam        w_k = mean_ij G_k                  L = ReLU(sum_k w_k A_k)
+ *   gradcam++      pytorch-grad-cam's formula: a = G^2 / (2G^2 + (sum_ij A_k) G^3 + 1e-6)
+ *                  (0 where G = 0), w_k = sum_ij ReLU(G_k) a_k, L as gradcam
+ *   xgradcam       w_k = sum_ij G_k A_k / (sum_ij A_k + 1e-7), L as gradcam
+ *   hirescam       L = ReLU(sum_k G_k * A_k)          (elementwise)
+ *   layercam       L = ReLU(sum_k ReLU(G_k) * A_k)
+ *   scorecam       M_k = minmax(A_k) placed on the input; w = softmax_k y^c(x * M_k)
+ *   ablationcam    w_k = (y^c - y^c[A_k := 0]) / y^c   (undefined if y^c = 0)
+ *   eigencam       L = ReLU(first principal component of the centred (576, K)
+ *                  matrix of A, projected); sign: loadings sum >= 0; class-free
+ *   counterfactual w_k = -mean_ij G_k                 (what argues against c)
+ *   guided-backprop  R = dy^c/dx with each ReLU passing only positive
+ *                  gradients where its input was positive; L = ReLU(R), 28x28
+ *   guided-gradcam L = ReLU(R) * gradcam placed at 28x28
+ * The two guided methods fill pixmaps (side 28); the others fill maps. */
+typedef enum {
+    DL_M_GRADCAM = 0, DL_M_GRADCAMPP, DL_M_XGRADCAM, DL_M_HIRESCAM, DL_M_LAYERCAM,
+    DL_M_SCORECAM, DL_M_ABLATIONCAM, DL_M_EIGENCAM, DL_M_COUNTERFACTUAL,
+    DL_M_GUIDED_BACKPROP, DL_M_GUIDED_GRADCAM, DL_M_COUNT
+} dl_cam_method_id;
+
+/* "gradcam", "gradcam++", ... ; NULL for an unknown id. */
+const char *dl_cam_method_name(int method);
+/* The id of a name, or -1. */
+int dl_cam_method_lookup(const char *name);
+/* Maps of the classes in `classes` by `method`; w must hold one image.
+ * out->side says which array holds them. Never NaN: where a method is
+ * undefined the map is zero and out->undefined says so. */
+int dl_cam_method(const dl_model *m, dl_work *w, const float *x, int method,
+                  unsigned classes, dl_cam *out);
+/* The map of class c whatever its side (out->side x out->side floats). */
+const float *dl_cam_map(const dl_cam *cam, int c);
+/* dl_cam_place for a map of either side: 24 (as dl_cam_place) or 28 (the
+ * input grid itself, bilinear with the half-pixel convention). */
+int dl_cam_place_side(float *out, int out_h, int out_w, const float *map, int side);
 
 /* Placement: map cell (i,j) is the receptive-field centre of input pixel
  * (i+2, j+2). The 24x24 map is padded with a 2-cell zero border to 28x28,
@@ -275,13 +320,22 @@ typedef struct {
 int dl_model_tensors(const dl_model *m, float *params, dl_tensor *t);
 
 /* Load the n tensors named in t (shapes must match) from a safetensors
- * buffer; F32 and F16 are read. Extra tensors in the file are ignored.
+ * buffer; F32, F16 and I8 are read (I8 "x" needs "x_scale", F32, one scale
+ * per index of x's first dimension: x[r, ...] = q * scale[r]). Extra tensors
+ * in the file are ignored.
  * meta may be NULL. Nothing is written to t[].data unless all is valid. */
 int dl_st_load(const uint8_t *buf, size_t len, dl_tensor *t, int n, dl_meta *meta);
 /* Serialise as F32, tensors in the given order, header padded with spaces
  * to 8 bytes. *len gets the size; with out == NULL only the size is computed. */
 int dl_st_save(uint8_t *out, size_t cap, size_t *len, const dl_tensor *t, int n,
                const dl_meta *meta);
+/* The same at reduced precision: DL_ST_F16 stores every tensor as F16;
+ * DL_ST_I8 stores tensors of 2+ dimensions as I8 q = round(w / scale),
+ * |q| <= qmax (1..127), with "<name>_scale" (F32, max |w| / qmax per index
+ * of the first dimension), and 1-D ones as F32. qmax is ignored otherwise. */
+typedef enum { DL_ST_F32, DL_ST_F16, DL_ST_I8 } dl_st_dtype;
+int dl_st_save_as(uint8_t *out, size_t cap, size_t *len, const dl_tensor *t, int n,
+                  const dl_meta *meta, dl_st_dtype dtype, int qmax);
 int dl_meta_set(dl_meta *meta, const char *key, const char *val);
 const char *dl_meta_get(const dl_meta *meta, const char *key); /* NULL if absent */
 

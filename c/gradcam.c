@@ -12,6 +12,7 @@
 #include "simd.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 /* The seed network's shape after A: max-pool, flatten, the last dense. */
@@ -65,7 +66,10 @@ int dl_gradcam(const dl_model *m, dl_work *w, const float *x, unsigned classes,
     for (int i = 0; i < DL_IN_SIZE; i++)
         if (!isfinite(x[i])) return DL_ERR_NAN;
 
-    memset(out, 0, sizeof *out);
+    /* pixmaps (input-resolution methods) are left alone: not this method's */
+    memset(out, 0, offsetof(dl_cam, pixmaps));
+    out->side = DL_MAP_H;
+    out->method = DL_M_GRADCAM;
     int st = dl_forward(m, w, x, 1);
     if (st) return st;
     const float *y = dl_logits(m, w);
@@ -107,15 +111,22 @@ int dl_gradcam(const dl_model *m, dl_work *w, const float *x, unsigned classes,
  * window is centred there), and that grid is resized with pixel centres at
  * (k + 0.5): src = (dst + 0.5) * 28 / n - 0.5. Stretching 24 cells over 28
  * pixels instead would shift every feature outward by up to 2 pixels. */
-static float padded(const float *map, int r, int c)
+static float padded(const float *map, int r, int c, int side)
 {
-    r -= 2; c -= 2;
-    return (r < 0 || c < 0 || r >= DL_MAP_H || c >= DL_MAP_W) ? 0.0f : map[r * DL_MAP_W + c];
+    int b = (DL_IN_H - side) / 2; /* 2 for a 24x24 map, 0 for a 28x28 one */
+    r -= b; c -= b;
+    return (r < 0 || c < 0 || r >= side || c >= side) ? 0.0f : map[r * side + c];
 }
 
 int dl_cam_place(float *out, int out_h, int out_w, const float *map)
 {
-    if (!out || !map || out_h < 1 || out_w < 1 || out_h > DL_MAX_SIDE || out_w > DL_MAX_SIDE)
+    return dl_cam_place_side(out, out_h, out_w, map, DL_MAP_H);
+}
+
+int dl_cam_place_side(float *out, int out_h, int out_w, const float *map, int side)
+{
+    if (!out || !map || out_h < 1 || out_w < 1 || out_h > DL_MAX_SIDE || out_w > DL_MAX_SIDE ||
+        (side != DL_MAP_H && side != DL_IN_H))
         return DL_ERR_ARG;
     const float G = (float)DL_IN_H; /* the 28x28 grid */
     for (int y = 0; y < out_h; y++) {
@@ -128,8 +139,8 @@ int dl_cam_place(float *out, int out_h, int out_w, const float *map)
             sx = sx < 0 ? 0 : sx > G - 1 ? G - 1 : sx;
             int x0 = (int)sx, x1 = x0 + 1 < DL_IN_W ? x0 + 1 : x0;
             float fx = sx - (float)x0;
-            float top = padded(map, y0, x0) * (1 - fx) + padded(map, y0, x1) * fx;
-            float bot = padded(map, y1, x0) * (1 - fx) + padded(map, y1, x1) * fx;
+            float top = padded(map, y0, x0, side) * (1 - fx) + padded(map, y0, x1, side) * fx;
+            float bot = padded(map, y1, x0, side) * (1 - fx) + padded(map, y1, x1, side) * fx;
             out[(size_t)y * out_w + x] = top * (1 - fy) + bot * fy;
         }
     }

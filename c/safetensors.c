@@ -6,6 +6,15 @@
  *                           "data_offsets": [begin, end]}, ...}
  * Offsets count bytes from the start of data, end exclusive.
  *
+ * Reduced precision: F16 is read as is. I8 (int8) needs a per-output-channel
+ * scale, stored as its own F32 tensor named after it: "fc.weight" I8
+ * [10, 1728] comes with "fc.weight_scale" F32 [10], and element (r, ...) is
+ * q * scale[r]. A missing scale is DL_ERR_MISSING, a scale of another dtype
+ * DL_ERR_DTYPE, of another shape DL_ERR_SHAPE. dl_st_save_as writes F16, or
+ * I8 (symmetric, round to nearest) for every tensor of two or
+ * more dimensions (scale = max |w| / qmax, qmax <= 127 so that fewer levels
+ * compress better), the 1-D biases staying F32.
+ *
  * As in the reference implementation (huggingface/safetensors), the tensors
  * must tile the data exactly: sorted by offset they start at 0, touch without
  * gap or overlap, and the last one ends where the file ends. That rule is
@@ -31,13 +40,15 @@
 #include <jsmn.h>
 #endif
 
+#include <math.h>
 #include <string.h>
 #include "digitlens.h"
 
 enum {
     ST_MAX_TOKENS = 1024,     /* DL_MAX_TENSORS 4-D tensors + full metadata ~ 500 */
     ST_MAX_ENTRIES = 128,     /* tensors in one file (each needs >= 10 tokens) */
-    ST_MAX_HEADER = 100000000 /* the reference's limit; keeps jsmn's int offsets safe */
+    ST_MAX_HEADER = 100000000, /* the reference's limit; keeps jsmn's int offsets safe */
+    ST_MAX_NAME = 64          /* an I8 tensor's name, before "_scale" */
 };
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -237,13 +248,13 @@ static int tok_skip(const jsmntok_t *t, int ntok, int i)
 
 /* ---- the parsed header -------------------------------------------------- */
 
-typedef enum { ST_F32, ST_F16, ST_OTHER } st_kind;
+typedef enum { ST_F32, ST_F16, ST_I8, ST_OTHER } st_kind;
 
-/* dtypes the loader can size (to check offsets), though it reads only two. */
+/* dtypes the loader can size (to check offsets), though it reads only three. */
 static const struct { const char *name; int size; st_kind kind; } st_dtypes[] = {
     {"F32", 4, ST_F32}, {"F16", 2, ST_F16}, {"BF16", 2, ST_OTHER},
     {"F64", 8, ST_OTHER}, {"I64", 8, ST_OTHER}, {"I32", 4, ST_OTHER},
-    {"I16", 2, ST_OTHER}, {"I8", 1, ST_OTHER}, {"U64", 8, ST_OTHER},
+    {"I16", 2, ST_OTHER}, {"I8", 1, ST_I8}, {"U64", 8, ST_OTHER},
     {"U32", 4, ST_OTHER}, {"U16", 2, ST_OTHER}, {"U8", 1, ST_OTHER},
     {"BOOL", 1, ST_OTHER}, {"F8_E5M2", 1, ST_OTHER}, {"F8_E4M3", 1, ST_OTHER},
 };
@@ -397,29 +408,54 @@ static int check_tiling(const st_header *h, uint64_t data)
     return next == data ? DL_OK : DL_ERR_OFFSETS;       /* bytes nobody owns */
 }
 
-/* The entry for each requested tensor, with the dtype and shape asked for. */
-static int match_tensors(const st_header *h, const dl_tensor *t, int n, int *which)
+static int find_entry(const st_header *h, const char *name)
+{
+    for (int e = 0; e < h->nent; e++)
+        if (tok_eq(h->js, &h->tok[h->ent[e].name], name)) return e;
+    return -1;
+}
+
+/* Does entry e have exactly the shape (shape, ndim)? */
+static int shape_is(const st_header *h, const st_entry *e, const int *shape, int ndim)
+{
+    const jsmntok_t *s = &h->tok[e->shape];
+    if (s->size != ndim) return 0;
+    for (int d = 0; d < ndim; d++) {
+        uint64_t dim = UINT64_MAX;
+        tok_uint(h->js, s + 1 + d, &dim);   /* checked in parse_entry */
+        if (dim != (uint64_t)shape[d]) return 0;
+    }
+    return 1;
+}
+
+/* The entry for each requested tensor, with the dtype and shape asked for;
+ * scale[i] is the entry of its per-channel scale when it is I8, else -1. */
+static int match_tensors(const st_header *h, const dl_tensor *t, int n, int *which,
+                         int *scale)
 {
     for (int i = 0; i < n; i++) {
-        which[i] = -1;
-        for (int e = 0; e < h->nent; e++)
-            if (tok_eq(h->js, &h->tok[h->ent[e].name], t[i].name)) which[i] = e;
+        which[i] = find_entry(h, t[i].name);
+        scale[i] = -1;
         if (which[i] < 0) return DL_ERR_MISSING;
         const st_entry *e = &h->ent[which[i]];
-        if (e->kind == ST_OTHER) return DL_ERR_DTYPE;
-        const jsmntok_t *s = &h->tok[e->shape];
-        if (s->size != t[i].ndim) return DL_ERR_SHAPE;
-        for (int d = 0; d < t[i].ndim; d++) {
-            uint64_t dim = UINT64_MAX;
-            tok_uint(h->js, s + 1 + d, &dim);   /* checked in parse_entry */
-            if (dim != (uint64_t)t[i].shape[d]) return DL_ERR_SHAPE;
-        }
+        if (e->kind == ST_OTHER || (e->kind == ST_I8 && t[i].ndim < 1)) return DL_ERR_DTYPE;
+        if (!shape_is(h, e, t[i].shape, t[i].ndim)) return DL_ERR_SHAPE;
+        if (e->kind != ST_I8) continue;
+        char name[ST_MAX_NAME + sizeof "_scale"];
+        size_t len = strlen(t[i].name);
+        if (len > ST_MAX_NAME) return DL_ERR_MISSING;
+        memcpy(name, t[i].name, len);
+        memcpy(name + len, "_scale", sizeof "_scale");
+        if ((scale[i] = find_entry(h, name)) < 0) return DL_ERR_MISSING;
+        if (h->ent[scale[i]].kind != ST_F32) return DL_ERR_DTYPE;
+        if (!shape_is(h, &h->ent[scale[i]], t[i].shape, 1)) return DL_ERR_SHAPE;
     }
     return DL_OK;
 }
 
 static int all_finite(const uint8_t *p, uint64_t nbytes, st_kind kind)
 {
+    if (kind == ST_I8) return 1;
     if (kind == ST_F32) {
         for (uint64_t i = 0; i < nbytes; i += 4)
             if ((p[i + 3] & 0x7f) == 0x7f && (p[i + 2] & 0x80)) return 0;
@@ -430,9 +466,20 @@ static int all_finite(const uint8_t *p, uint64_t nbytes, st_kind kind)
     return 1;
 }
 
-static void convert(float *dst, const uint8_t *p, uint64_t nbytes, st_kind kind)
+/* F32 or F16 as is; I8 times the scale of its row (rows = shape[0]). */
+static void convert(float *dst, const uint8_t *p, uint64_t nbytes, st_kind kind,
+                    const uint8_t *scale, int rows)
 {
-    if (kind == ST_F32) {
+    if (kind == ST_I8) {
+        uint64_t per_row = rows ? nbytes / (uint64_t)rows : 0;
+        for (int r = 0; r < rows; r++) {
+            const uint8_t *s = scale + 4 * r;
+            float k = f32_from_bits((uint32_t)s[0] | (uint32_t)s[1] << 8 |
+                                    (uint32_t)s[2] << 16 | (uint32_t)s[3] << 24);
+            for (uint64_t j = 0; j < per_row; j++)
+                *dst++ = (float)(int8_t)p[r * per_row + j] * k;
+        }
+    } else if (kind == ST_F32) {
         for (uint64_t i = 0; i < nbytes; i += 4)
             *dst++ = f32_from_bits((uint32_t)p[i] | (uint32_t)p[i + 1] << 8 |
                                    (uint32_t)p[i + 2] << 16 | (uint32_t)p[i + 3] << 24);
@@ -480,22 +527,25 @@ int dl_st_load(const uint8_t *buf, size_t len, dl_tensor *t, int n, dl_meta *met
 
     st_header h;
     dl_meta m;
-    int which[DL_MAX_TENSORS];
+    int which[DL_MAX_TENSORS], scale[DL_MAX_TENSORS];
     int st = parse_header(&h, (const char *)buf + 8, (int)hlen);
-    if (!st) st = match_tensors(&h, t, n, which);
+    if (!st) st = match_tensors(&h, t, n, which, scale);
     if (!st) st = check_tiling(&h, (uint64_t)(len - 8) - hlen);
     if (!st && meta) st = read_meta(&h, &m);
     if (st) return st;
 
     const uint8_t *data = buf + 8 + hlen;
     for (int i = 0; i < n; i++) {
-        const st_entry *e = &h.ent[which[i]];
-        if (!all_finite(data + e->begin, e->nbytes, e->kind)) return DL_ERR_NAN;
+        const st_entry *e = &h.ent[which[i]], *s = scale[i] < 0 ? e : &h.ent[scale[i]];
+        if (!all_finite(data + e->begin, e->nbytes, e->kind) ||
+            !all_finite(data + s->begin, s->nbytes, s->kind))
+            return DL_ERR_NAN;
     }
     /* all valid: only now touch the caller's memory */
     for (int i = 0; i < n; i++) {
         const st_entry *e = &h.ent[which[i]];
-        convert(t[i].data, data + e->begin, e->nbytes, e->kind);
+        const uint8_t *s = scale[i] < 0 ? NULL : data + h.ent[scale[i]].begin;
+        convert(t[i].data, data + e->begin, e->nbytes, e->kind, s, t[i].ndim ? t[i].shape[0] : 0);
     }
     if (meta) *meta = m;
     return DL_OK;
@@ -559,14 +609,28 @@ static size_t tensor_count(const dl_tensor *t)
     return c > SIZE_MAX / 4 ? SIZE_MAX : (size_t)c;
 }
 
-static int save_args_ok(const dl_tensor *t, int n, const dl_meta *meta)
+/* Is tensor t stored as I8 (with a scale) when saving as dtype? */
+static int as_i8(const dl_tensor *t, dl_st_dtype dtype)
 {
+    return dtype == DL_ST_I8 && t->ndim >= 2;
+}
+
+static int save_args_ok(const dl_tensor *t, int n, const dl_meta *meta, dl_st_dtype dtype)
+{
+    if (dtype != DL_ST_F32 && dtype != DL_ST_F16 && dtype != DL_ST_I8) return 0;
     for (int i = 0; i < n; i++) {
         if (!tensor_arg_ok(&t[i]) || tensor_count(&t[i]) == SIZE_MAX ||
             strcmp(t[i].name, "__metadata__") == 0)
             return 0;
-        for (int j = 0; j < i; j++)
-            if (strcmp(t[i].name, t[j].name) == 0) return 0;
+        size_t len = strlen(t[i].name);
+        if (as_i8(&t[i], dtype) && len > ST_MAX_NAME) return 0;
+        for (int j = 0; j < n; j++) {
+            if (j < i && strcmp(t[i].name, t[j].name) == 0) return 0;
+            /* "w_scale" would be both a tensor and the scale of "w" */
+            if (as_i8(&t[j], dtype) && strncmp(t[i].name, t[j].name, strlen(t[j].name)) == 0 &&
+                strcmp(t[i].name + strlen(t[j].name), "_scale") == 0)
+                return 0;
+        }
     }
     if (!meta) return 1;
     if (meta->n < 0 || meta->n > DL_META_MAX) return 0;
@@ -579,12 +643,48 @@ static int save_args_ok(const dl_tensor *t, int n, const dl_meta *meta)
     return 1;
 }
 
-/* The JSON header, without padding. */
-static void write_header(st_writer *w, const dl_tensor *t, int n, const dl_meta *meta)
+/* Bytes per element of tensor t in the file. */
+static uint64_t elem_size(const dl_tensor *t, dl_st_dtype dtype)
 {
-    put_s(w, "{");
+    return as_i8(t, dtype) ? 1 : dtype == DL_ST_F16 ? 2 : 4;
+}
+
+static void put_entry(st_writer *w, const char *name, const char *suffix, const char *dtype,
+                      const int *shape, int ndim, uint64_t *off, uint64_t bytes)
+{
+    put_s(w, ",");
+    if (suffix) {       /* name + suffix, as one JSON string */
+        char full[ST_MAX_NAME + sizeof "_scale"];
+        size_t n = strlen(name);
+        memcpy(full, name, n);
+        memcpy(full + n, suffix, strlen(suffix) + 1);
+        put_json_string(w, full);
+    } else {
+        put_json_string(w, name);
+    }
+    put_s(w, ":{\"dtype\":\"");
+    put_s(w, dtype);
+    put_s(w, "\",\"shape\":[");
+    for (int d = 0; d < ndim; d++) {
+        if (d) put_s(w, ",");
+        put_uint(w, (uint64_t)shape[d]);
+    }
+    put_s(w, "],\"data_offsets\":[");
+    put_uint(w, *off);
+    put_s(w, ",");
+    *off += bytes;
+    put_uint(w, *off);
+    put_s(w, "]}");
+}
+
+/* The JSON header, without padding. Every entry is written with a leading
+ * comma, then the first one is overwritten by the opening brace. */
+static void write_header(st_writer *w, const dl_tensor *t, int n, const dl_meta *meta,
+                         dl_st_dtype dtype)
+{
+    size_t start = w->pos;
     if (meta && meta->n > 0) {
-        put_s(w, "\"__metadata__\":{");
+        put_s(w, ",\"__metadata__\":{");
         for (int k = 0; k < meta->n; k++) {
             if (k) put_s(w, ",");
             put_json_string(w, meta->key[k]);
@@ -592,40 +692,93 @@ static void write_header(st_writer *w, const dl_tensor *t, int n, const dl_meta 
             put_json_string(w, meta->val[k]);
         }
         put_s(w, "}");
-        if (n) put_s(w, ",");
     }
     uint64_t off = 0;
     for (int i = 0; i < n; i++) {
-        if (i) put_s(w, ",");
-        put_json_string(w, t[i].name);
-        put_s(w, ":{\"dtype\":\"F32\",\"shape\":[");
-        for (int d = 0; d < t[i].ndim; d++) {
-            if (d) put_s(w, ",");
-            put_uint(w, (uint64_t)t[i].shape[d]);
-        }
-        put_s(w, "],\"data_offsets\":[");
-        put_uint(w, off);
-        put_s(w, ",");
-        off += 4 * (uint64_t)tensor_count(&t[i]);
-        put_uint(w, off);
-        put_s(w, "]}");
+        uint64_t count = tensor_count(&t[i]);
+        const char *name = as_i8(&t[i], dtype) ? "I8" : dtype == DL_ST_F16 ? "F16" : "F32";
+        put_entry(w, t[i].name, NULL, name, t[i].shape, t[i].ndim, &off,
+                  count * elem_size(&t[i], dtype));
+        if (as_i8(&t[i], dtype))
+            put_entry(w, t[i].name, "_scale", "F32", t[i].shape, 1, &off, 4 * (uint64_t)t[i].shape[0]);
     }
+    if (w->pos == start) put_s(w, "{");
+    else if (w->out && start < w->cap) w->out[start] = '{';
     put_s(w, "}");
+}
+
+/* IEEE half, round to nearest even; |f| < 65520 (else it would be infinite). */
+static uint16_t f16_from_f32(float f)
+{
+    uint32_t u = f32_bits(f), sign = (u >> 16) & 0x8000u;
+    u &= 0x7fffffffu;
+    if (u < 0x38800000u)        /* below 2^-14: a subnormal half, m * 2^-24 */
+        return (uint16_t)(sign | (uint32_t)lrintf(f32_from_bits(u) * 16777216.0f));
+    uint32_t h = ((u >> 23) - 112) << 10 | (u & 0x7fffffu) >> 13, rest = u & 0x1fffu;
+    if (rest > 0x1000u || (rest == 0x1000u && (h & 1))) h++;   /* a carry moves the exponent */
+    return (uint16_t)(sign | h);
+}
+
+static void put_f32(st_writer *w, float f)
+{
+    uint32_t u = f32_bits(f);
+    uint8_t b[4] = {(uint8_t)u, (uint8_t)(u >> 8), (uint8_t)(u >> 16), (uint8_t)(u >> 24)};
+    put(w, (const char *)b, 4);
+}
+
+/* Row r of t: its max |w| / qmax, the int8 step (0 for a row of zeros). */
+static float i8_scale(const dl_tensor *t, size_t row, size_t per_row, int qmax)
+{
+    float m = 0.0f;
+    for (size_t j = 0; j < per_row; j++) m = fmaxf(m, fabsf(t->data[row * per_row + j]));
+    return m / (float)qmax;
+}
+
+static void write_data(st_writer *w, const dl_tensor *t, dl_st_dtype dtype, int qmax)
+{
+    size_t c = tensor_count(t);
+    if (as_i8(t, dtype)) {
+        size_t rows = (size_t)t->shape[0], per_row = rows ? c / rows : 0;
+        for (size_t r = 0; r < rows; r++) {
+            float k = i8_scale(t, r, per_row, qmax);
+            for (size_t j = 0; j < per_row; j++) {
+                long q = k > 0.0f ? lrintf(t->data[r * per_row + j] / k) : 0;
+                int8_t b = (int8_t)(q > qmax ? qmax : q < -qmax ? -qmax : q);
+                put(w, (const char *)&b, 1);
+            }
+        }
+        for (size_t r = 0; r < rows; r++) put_f32(w, i8_scale(t, r, per_row, qmax));
+    } else if (dtype == DL_ST_F16) {
+        for (size_t j = 0; j < c; j++) {
+            uint16_t h = f16_from_f32(t->data[j]);
+            uint8_t b[2] = {(uint8_t)h, (uint8_t)(h >> 8)};
+            put(w, (const char *)b, 2);
+        }
+    } else {
+        for (size_t j = 0; j < c; j++) put_f32(w, t->data[j]);
+    }
 }
 
 int dl_st_save(uint8_t *out, size_t cap, size_t *len, const dl_tensor *t, int n,
                const dl_meta *meta)
 {
-    if (!len || n < 0 || (n > 0 && !t) || !save_args_ok(t, n, meta)) return DL_ERR_ARG;
+    return dl_st_save_as(out, cap, len, t, n, meta, DL_ST_F32, 127);
+}
+
+int dl_st_save_as(uint8_t *out, size_t cap, size_t *len, const dl_tensor *t, int n,
+                  const dl_meta *meta, dl_st_dtype dtype, int qmax)
+{
+    if (!len || n < 0 || (n > 0 && !t) || !save_args_ok(t, n, meta, dtype)) return DL_ERR_ARG;
+    if (dtype == DL_ST_I8 && (qmax < 1 || qmax > 127)) return DL_ERR_ARG;
 
     st_writer w = {NULL, 0, 8};
-    write_header(&w, t, n, meta);
+    write_header(&w, t, n, meta, dtype);
     size_t hlen = (w.pos - 8 + 7) / 8 * 8;       /* spaces pad it to 8 bytes */
     size_t total = 8 + hlen;
     for (int i = 0; i < n; i++) {
-        size_t bytes = 4 * tensor_count(&t[i]);
-        if (bytes > SIZE_MAX - total) return DL_ERR_ARG;
-        total += bytes;
+        size_t c = tensor_count(&t[i]);
+        if (c > (SIZE_MAX - total) / 8) return DL_ERR_ARG;
+        total += c * (size_t)elem_size(&t[i], dtype) + (as_i8(&t[i], dtype) ? 4 * (size_t)t[i].shape[0] : 0);
     }
     *len = total;
     if (!out) return DL_OK;
@@ -633,23 +786,18 @@ int dl_st_save(uint8_t *out, size_t cap, size_t *len, const dl_tensor *t, int n,
     for (int i = 0; i < n; i++) {
         size_t c = tensor_count(&t[i]);
         if (c && !t[i].data) return DL_ERR_ARG;
-        for (size_t j = 0; j < c; j++)    /* the loader would refuse the file */
+        for (size_t j = 0; j < c; j++) {  /* the loader would refuse the file */
             if ((f32_bits(t[i].data[j]) & 0x7f800000u) == 0x7f800000u) return DL_ERR_NAN;
+            if (dtype == DL_ST_F16 && !as_i8(&t[i], dtype) && fabsf(t[i].data[j]) >= 65520.0f)
+                return DL_ERR_ARG;                 /* would be an infinite half */
+        }
     }
 
     put_u64le(out, hlen);
     w = (st_writer){out, cap, 8};
-    write_header(&w, t, n, meta);
+    write_header(&w, t, n, meta, dtype);
     while (w.pos < 8 + hlen) put_s(&w, " ");
-    for (int i = 0; i < n; i++) {
-        size_t c = tensor_count(&t[i]);
-        for (size_t j = 0; j < c; j++) {
-            uint32_t u = f32_bits(t[i].data[j]);
-            uint8_t b[4] = {(uint8_t)u, (uint8_t)(u >> 8), (uint8_t)(u >> 16),
-                            (uint8_t)(u >> 24)};
-            put(&w, (const char *)b, 4);
-        }
-    }
+    for (int i = 0; i < n; i++) write_data(&w, &t[i], dtype, qmax);
     return DL_OK;
 }
 

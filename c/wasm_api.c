@@ -33,6 +33,17 @@
  *     dl_result_probs()  -> f32* 10 softmax probabilities
  *     dl_result_maps()   -> f32* (10, 24, 24) raw Grad-CAM maps; JS may write
  *                                maps here too before calling dl_heat
+ *   other CAM methods (digitlens.h: dl_cam_method)
+ *     dl_explain_method(method, mask)  like dl_explain, by method id (0 =
+ *                                gradcam .. dl_method_count()-1)
+ *     dl_method_count() -> int   dl_method_name(i) -> char*  ("gradcam++", ...)
+ *     dl_result_side()  -> int   24: maps in dl_result_maps; 28: in
+ *                                dl_result_pixmaps (10, 28, 28)
+ *     dl_result_pixmaps() -> f32*
+ *     dl_result_undefined() -> u32  bit c: the method is undefined for this
+ *                                input and class (its map is zero)
+ *     dl_set_side(side)          24 or 28: which buffer dl_heat / dl_place
+ *                                read (after JS wrote maps there)
  *   display (from dl_result_maps)
  *     dl_heat(cls, w, h, cmap, flags, mask)  normalise, place (dl_cam_place)
  *                                and colour the map of class cls into w x h
@@ -81,7 +92,7 @@ static uint8_t image[DL_WASM_IMAGE_SIDE * DL_WASM_IMAGE_SIDE * 4];
 static uint8_t gray[DL_WASM_IMAGE_SIDE * DL_WASM_IMAGE_SIDE];
 static float place_buf[DL_WASM_HEAT_SIDE * DL_WASM_HEAT_SIDE];
 static uint8_t heat_buf[DL_WASM_HEAT_SIDE * DL_WASM_HEAT_SIDE * 4];
-static float norm_buf[DL_CLASSES * DL_MAP_SIZE];
+static float norm_buf[DL_CLASSES * DL_IN_SIZE];
 static dl_cam cam;
 static char last_error[256];
 
@@ -270,6 +281,38 @@ EXPORT(dl_explain) int wasm_explain(unsigned mask)
     return DL_OK;
 }
 
+EXPORT(dl_explain_method) int wasm_explain_method(int method, unsigned mask)
+{
+    int st = ready("explain");
+    if (st) return st;
+    if (!dl_cam_method_name(method))
+        return fail(DL_ERR_ARG, "explain", "unknown method (0 .. dl_method_count()-1)");
+    if (mask == 0 || mask > DL_ALL_CLASSES)
+        return fail(DL_ERR_ARG, "explain", "class mask must be 1..0x3FF (classes 0..9)");
+    if ((st = check_input("explain"))) return st;
+    if ((st = dl_cam_method(&model, &work, input, method, mask, &cam))) return fail(st, "explain", NULL);
+    return DL_OK;
+}
+
+EXPORT(dl_method_count) int wasm_method_count(void) { return DL_M_COUNT; }
+EXPORT(dl_method_name) const char *wasm_method_name(int i)
+{
+    const char *n = dl_cam_method_name(i);
+    return n ? n : "";
+}
+/* 24 or 28; 0 (nothing explained yet) reads as 24 */
+static int side_of(void) { return cam.side == DL_IN_H ? DL_IN_H : DL_MAP_H; }
+EXPORT(dl_result_side) int wasm_result_side(void) { return side_of(); }
+EXPORT(dl_result_pixmaps) float *wasm_result_pixmaps(void) { return &cam.pixmaps[0][0]; }
+EXPORT(dl_result_undefined) unsigned wasm_result_undefined(void) { return cam.undefined; }
+EXPORT(dl_set_side) int wasm_set_side(int side)
+{
+    if (side != DL_MAP_H && side != DL_IN_H) return fail(DL_ERR_ARG, "maps", "side must be 24 or 28");
+    cam.side = side;
+    return DL_OK;
+}
+static const float *map_of(int c) { return side_of() == DL_IN_H ? cam.pixmaps[c] : cam.maps[c]; }
+
 EXPORT(dl_result_digit) int wasm_result_digit(void) { return cam.digit; }
 EXPORT(dl_result_logits) float *wasm_result_logits(void) { return cam.logits; }
 EXPORT(dl_result_probs) float *wasm_result_probs(void) { return cam.probs; }
@@ -290,8 +333,10 @@ static int check_class(int cls, const char *context)
 
 static int check_maps(const char *context)
 {
-    for (int i = 0; i < DL_CLASSES * DL_MAP_SIZE; i++)
-        if (!isfinite(cam.maps[0][i])) return fail(DL_ERR_NAN, context, "a map value is NaN or infinite");
+    int n = side_of() * side_of();
+    for (int c = 0; c < DL_CLASSES; c++)
+        for (int i = 0; i < n; i++)
+            if (!isfinite(map_of(c)[i])) return fail(DL_ERR_NAN, context, "a map value is NaN or infinite");
     return DL_OK;
 }
 
@@ -301,7 +346,7 @@ EXPORT(dl_place) int wasm_place(int cls, int w, int h)
     if ((st = check_class(cls, "place")) || (st = check_side(w, h, DL_WASM_HEAT_SIDE, "place")) ||
         (st = check_maps("place")))
         return st;
-    if ((st = dl_cam_place(place_buf, h, w, cam.maps[cls]))) return fail(st, "place", NULL);
+    if ((st = dl_cam_place_side(place_buf, h, w, map_of(cls), side_of()))) return fail(st, "place", NULL);
     return DL_OK;
 }
 
@@ -322,25 +367,26 @@ EXPORT(dl_heat) int wasm_heat(int cls, int w, int h, int cmap, int flags, unsign
     /* Shared scale: the maps of the classes in mask, copied together so one
      * dl_cam_normalize sees them all. */
     const float *map;
+    const int S = side_of(), SS = S * S;
     if (flags & DL_HEAT_SHARED) {
         if (mask == 0) mask = DL_ALL_CLASSES;
         int n = 0, at = 0;
         for (int c = 0; c < DL_CLASSES; c++) {
             if (!(mask & (1u << c))) continue;
             if (c == cls) at = n;
-            memcpy(norm_buf + n++ * DL_MAP_SIZE, cam.maps[c], sizeof cam.maps[c]);
+            memcpy(norm_buf + n++ * SS, map_of(c), SS * sizeof(float));
         }
         if (!(mask & (1u << cls))) {  /* a class not explained: all zeros */
             at = n;
-            memset(norm_buf + n++ * DL_MAP_SIZE, 0, sizeof cam.maps[0]);
+            memset(norm_buf + n++ * SS, 0, SS * sizeof(float));
         }
-        dl_cam_normalize(norm_buf, norm_buf, n, DL_MAP_SIZE, 1);
-        map = norm_buf + at * DL_MAP_SIZE;
+        dl_cam_normalize(norm_buf, norm_buf, n, SS, 1);
+        map = norm_buf + at * SS;
     } else {
-        dl_cam_normalize(norm_buf, cam.maps[cls], 1, DL_MAP_SIZE, 0);
+        dl_cam_normalize(norm_buf, map_of(cls), 1, SS, 0);
         map = norm_buf;
     }
-    if ((st = dl_cam_place(place_buf, h, w, map))) return fail(st, "heat", NULL);
+    if ((st = dl_cam_place_side(place_buf, h, w, map, S))) return fail(st, "heat", NULL);
     size_t n = (size_t)w * (size_t)h;
     for (size_t i = 0; i < n; i++) {
         float t = place_buf[i];

@@ -24,6 +24,10 @@ int cli_bench(int argc, char **argv);
 extern const char cli_bench_usage[];
 int cli_classify(int argc, char **argv);
 int cli_explain(int argc, char **argv);
+int cli_report(int argc, char **argv);
+extern const char cli_report_usage[];
+int cli_quantize(int argc, char **argv);
+extern const char cli_quantize_usage[];
 extern const char cli_eval_usage[], cli_classify_usage[], cli_explain_usage[];
 /* train's usage shows dl_train_defaults(): call the init before using it. */
 extern char cli_train_usage[];

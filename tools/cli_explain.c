@@ -33,11 +33,18 @@ const char cli_explain_usage[] =
     "  --weights FILE  weights to use (default " CLI_DEFAULT_WEIGHTS ")\n"
     "  --class C|all   the class to explain: a digit 0-9, or all ten\n"
     "                  (default: the predicted digit)\n"
+    "  --method NAME   gradcam (default), gradcam++, xgradcam, hirescam,\n"
+    "                  layercam, scorecam, ablationcam, eigencam,\n"
+    "                  counterfactual (24x24 maps on A), guided-backprop,\n"
+    "                  guided-gradcam (28x28 maps on the input); formulas in\n"
+    "                  c/cam_methods.c and README\n"
     "  --index N       IDX files: start at image N (alone: only image N)\n"
     "  --limit N       IDX files: at most N images (default 1)\n"
     "  --json          one object per image: {\"file\", \"index\" (IDX only),\n"
-    "                  \"digit\", \"logits\": [10], \"probs\": [10],\n"
-    "                  \"maps\": {\"<class>\": 24 rows of 24 raw values}}\n"
+    "                  \"method\", \"digit\", \"logits\": [10], \"probs\": [10],\n"
+    "                  \"side\": 24 or 28, \"maps\": {\"<class>\": side rows of\n"
+    "                  side raw values}}, and \"undefined\": [classes] when the\n"
+    "                  method is undefined for the input (those maps are zero)\n"
     "  --out DIR       write PNG overlays to DIR: the input as the network sees\n"
     "                  it, upscaled, with the map blended over it in a\n"
     "                  perceptual colormap; one file per class,\n"
@@ -59,6 +66,7 @@ typedef struct {
     int n_files;
     /* explain only */
     int cls;            /* -1: predicted digit; 10: all */
+    int method;         /* dl_cam_method_id */
     const char *out_dir;
     int size;
     dl_colormap cmap;
@@ -94,6 +102,17 @@ static void parse(options *o, int argc, char **argv, int explain, const char *us
         } else if (explain && cli_is_flag(a, "--class")) {
             const char *v = cli_value(argc, argv, &i, usage);
             o->cls = strcmp(v, "all") == 0 ? 10 : (int)cli_int("--class", v, 0, 9, usage);
+        } else if (explain && cli_is_flag(a, "--method")) {
+            const char *v = cli_value(argc, argv, &i, usage);
+            o->method = dl_cam_method_lookup(v);
+            if (o->method < 0) {
+                char list[256] = "";
+                for (int k = 0; k < DL_M_COUNT; k++) {
+                    strcat(list, k ? ", " : "");
+                    strcat(list, dl_cam_method_name(k));
+                }
+                cli_usage_error(usage, "--method: unknown method '%s' (methods: %s)", v, list);
+            }
         } else if (explain && cli_is_flag(a, "--out")) {
             o->out_dir = cli_value(argc, argv, &i, usage);
         } else if (explain && cli_is_flag(a, "--size")) {
@@ -227,7 +246,8 @@ static void write_overlays(const options *o, const cli_input *in, int index,
     float *heat = malloc(sizeof(float) * S2 * (size_t)n);
     if (!heat) cli_fail(in->path, DL_ERR_NOMEM);
     for (int j = 0; j < n; j++) {
-        int st = dl_cam_place(heat + j * S2, o->size, o->size, cam->maps[cls[j]]);
+        int st = dl_cam_place_side(heat + j * S2, o->size, o->size, dl_cam_map(cam, cls[j]),
+                                   cam->side);
         if (st != DL_OK) cli_fail(in->path, st);
     }
     dl_cam_normalize(heat, heat, n, (int)S2, n > 1);
@@ -249,20 +269,31 @@ static void print_json(const cli_input *in, int index, const dl_cam *cam,
 {
     fputs("{\"file\":", stdout);
     print_head(in, index);
+    fputs(",\"method\":", stdout);
+    json_string(stdout, dl_cam_method_name(cam->method));
     printf(",\"digit\":%d,\"logits\":", cam->digit);
     json_floats(stdout, cam->logits, DL_CLASSES);
     fputs(",\"probs\":", stdout);
     json_floats(stdout, cam->probs, DL_CLASSES);
-    fputs(",\"maps\":{", stdout);
+    printf(",\"side\":%d,\"maps\":{", cam->side);
+    int S = cam->side, undef = 0;
     for (int j = 0; j < n; j++) {
         printf("%s\"%d\":[", j ? "," : "", cls[j]);
-        for (int r = 0; r < DL_MAP_H; r++) {
+        for (int r = 0; r < S; r++) {
             if (r) fputc(',', stdout);
-            json_floats(stdout, cam->maps[cls[j]] + r * DL_MAP_W, DL_MAP_W);
+            json_floats(stdout, dl_cam_map(cam, cls[j]) + r * S, S);
         }
         fputc(']', stdout);
+        undef += (cam->undefined >> cls[j]) & 1;
     }
-    fputs("}}\n", stdout);
+    fputc('}', stdout);
+    if (undef) { /* zero maps by definition, not by evidence */
+        fputs(",\"undefined\":[", stdout);
+        for (int j = 0, k = 0; j < n; j++)
+            if ((cam->undefined >> cls[j]) & 1) printf("%s%d", k++ ? "," : "", cls[j]);
+        fputc(']', stdout);
+    }
+    fputs("}\n", stdout);
 }
 
 /* Each map in ten shades, scaled to its own maximum. */
@@ -273,17 +304,20 @@ static void print_text(const cli_input *in, int index, const dl_cam *cam,
     if (in->is_idx) printf("%s[%d]", in->path, index);
     else printf("%s", in->path);
     printf(": %d (%.1f%%)\n", cam->digit, 100.0 * cam->probs[cam->digit]);
+    int S = cam->side;
     for (int j = 0; j < n; j++) {
-        float norm[DL_MAP_SIZE];
-        const float *map = cam->maps[cls[j]];
+        float norm[DL_IN_SIZE];
+        const float *map = dl_cam_map(cam, cls[j]);
         float mx = 0;
-        for (int i = 0; i < DL_MAP_SIZE; i++) if (map[i] > mx) mx = map[i];
-        dl_cam_normalize(norm, map, 1, DL_MAP_SIZE, 0);
-        printf("class %d: logit %.4g, map max %.4g\n", cls[j], cam->logits[cls[j]], mx);
-        for (int r = 0; r < DL_MAP_H; r++) {
+        for (int i = 0; i < S * S; i++) if (map[i] > mx) mx = map[i];
+        dl_cam_normalize(norm, map, 1, S * S, 0);
+        printf("class %d: logit %.4g, %s map max %.4g%s\n", cls[j], cam->logits[cls[j]],
+               dl_cam_method_name(cam->method), mx,
+               (cam->undefined >> cls[j]) & 1 ? " (undefined for this input)" : "");
+        for (int r = 0; r < S; r++) {
             fputs("  |", stdout);
-            for (int c = 0; c < DL_MAP_W; c++) {
-                int s = (int)(norm[r * DL_MAP_W + c] * 9.0f + 0.5f);
+            for (int c = 0; c < S; c++) {
+                int s = (int)(norm[r * S + c] * 9.0f + 0.5f);
                 s = s < 0 ? 0 : s > 9 ? 9 : s;
                 fputc(shade[s], stdout);
                 fputc(shade[s], stdout);
@@ -314,7 +348,7 @@ int cli_explain(int argc, char **argv)
             cli_input_image(&in, k, x, &index);
             /* All ten maps cost one forward and ten short backwards; the
              * predicted digit is only known after the forward. */
-            if ((st = dl_gradcam(&m, &w, x, DL_ALL_CLASSES, &cam)) != DL_OK)
+            if ((st = dl_cam_method(&m, &w, x, o.method, DL_ALL_CLASSES, &cam)) != DL_OK)
                 cli_fail(in.path, st);
             int cls[DL_CLASSES], n = 0;
             if (o.cls == 10) for (int c = 0; c < DL_CLASSES; c++) cls[n++] = c;

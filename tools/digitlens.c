@@ -5,6 +5,8 @@
  *   digitlens classify [--json] [--index N] [--limit N] FILE...
  *   digitlens explain  [--class C|all] [--json] [--out DIR] FILE...
  *   digitlens bench    [--json] [--quick] ...
+ *   digitlens report   [--out DIR] [--readme FILE] [--faith N] [--sanity N]
+ *   digitlens quantize --out FILE [--dtype int8|f16] [--weights FILE]
  *
  * Exit status: 0 done, 1 bad input (one line on stderr naming the file and
  * the problem), 2 usage error. */
@@ -24,6 +26,8 @@ static const char usage[] =
     "  classify  the digit in PNG images or IDX image files\n"
     "  explain   Grad-CAM maps of the class scores, as JSON or PNG overlays\n"
     "  bench     native speed of each job, and how far it is from the floor\n"
+  "  report    every CAM method measured on MNIST: figures, README results\n"
+    "  quantize  store the weights as int8 or F16, accuracy before and after\n"
     "\n"
     "Every command takes --weights FILE (default " CLI_DEFAULT_WEIGHTS ")\n"
     "and --help. Exit status: 0 ok, 1 bad input, 2 usage error.\n";
@@ -34,6 +38,8 @@ static const cli_command commands[] = {
     {"classify", cli_classify, cli_classify_usage},
     {"explain", cli_explain, cli_explain_usage},
     {"bench", cli_bench, cli_bench_usage},
+    {"report", cli_report, cli_report_usage},
+    {"quantize", cli_quantize, cli_quantize_usage},
 };
 
 int main(int argc, char **argv)

@@ -10,7 +10,7 @@
 // Shadow DOM, styles through a constructed stylesheet (no inline <style>, so
 // a strict Content-Security-Policy is fine), no globals, no requests beyond
 // its own files (the wasm, the weights, and samples.bin when asked for).
-import { load, DigitLensError } from './digitlens.js';
+import { load, DigitLensError, METHODS } from './digitlens.js';
 
 const CSS = `
 :host { display: inline-block; --pad: 280px; --ink: #0b0c10; --fg: #1d2330; --muted: #6b7280;
@@ -33,7 +33,9 @@ canvas { display: block; }
 .tools { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; margin-top: 10px; width: var(--pad); }
 button { font: inherit; color: inherit; background: none; border: 1px solid var(--line); border-radius: 8px;
   padding: 4px 9px; cursor: pointer; }
-.tools button { font-size: 13px; }
+.tools button, .tools select { font-size: 13px; }
+select { font: inherit; color: inherit; background: var(--card); border: 1px solid var(--line); border-radius: 8px;
+  padding: 3px 4px; }
 button:hover { border-color: var(--muted); }
 button:focus-visible, input:focus-visible { outline: 2px solid var(--accent); outline-offset: 2px; }
 .op { flex: 1 1 70px; display: flex; justify-content: flex-end; align-items: center; gap: 4px;
@@ -87,6 +89,7 @@ const HTML = `
       <button data-act="undo" aria-label="Undo the last stroke">Undo</button>
       <button data-act="clear" aria-label="Clear the pad">Clear</button>
       <button data-act="sample" aria-label="Load a random MNIST test digit">Sample</button>
+      <select part="method" aria-label="Explanation method">${METHODS.map((m) => `<option>${m}</option>`).join('')}</select>
       <label class="op">heat <input type="range" min="0" max="100" value="75" aria-label="Heatmap opacity"></label>
     </div>
   </div>
@@ -180,7 +183,7 @@ export class DigitLens extends HTMLElement {
     const $ = (this.#$ = {
       card: q('.card'), pad: q('[part=pad]'), heat: q('[part=heat]'), digit: q('[part=digit]'),
       sub: q('.sub'), input: q('[part=input]'), bars: q('.bars'), msg: q('[part=message]'),
-      strip: q('[part=strip]'), opacity: q('input[type=range]'),
+      strip: q('[part=strip]'), opacity: q('input[type=range]'), method: q('[part=method]'), cap: q('.cap'),
     });
     /** The last result event's detail, or null. */
     this.result = null;
@@ -218,6 +221,10 @@ export class DigitLens extends HTMLElement {
     $.pad.addEventListener('pointerup', (e) => this.#up(e));
     $.pad.addEventListener('pointercancel', (e) => this.#up(e));
     $.opacity.addEventListener('input', () => { $.heat.style.opacity = $.opacity.value / 100; });
+    $.method.addEventListener('change', () => {
+      $.cap.textContent = `${$.method.value} map of every class, one shared scale (brighter = more evidence for that digit)`;
+      this.#update();
+    });
     root.addEventListener('click', (e) => {
       const b = e.target.closest('button');
       if (!b) return;
@@ -324,7 +331,8 @@ export class DigitLens extends HTMLElement {
     if (!this.#stroke) return;
     e.preventDefault();
     const from = this.#stroke.length - 1;
-    for (const ev of e.getCoalescedEvents?.() || [e]) this.#stroke.push(this.#point(ev));
+    const evs = e.getCoalescedEvents?.(); // empty for a scripted event
+    for (const ev of evs?.length ? evs : [e]) this.#stroke.push(this.#point(ev));
     this.#paint(this.#stroke, from);
     this.#schedule();
   }
@@ -406,7 +414,7 @@ export class DigitLens extends HTMLElement {
         this.#x = lens.preprocess(img);
         this.#place = placement(img, this.#x, this.#$.pad.width / img.width);
       }
-      r = lens.explain(this.#x);
+      r = lens.explain(this.#x, { method: this.#$.method.value });
     } catch (e) {
       if (!(e instanceof DigitLensError)) throw e;
       this.#error(e.code === 'NO_INK' && /covers/.test(e.message)
@@ -430,11 +438,11 @@ export class DigitLens extends HTMLElement {
     const cls = this.#cls ?? digit;
     $.digit.textContent = digit;
     const s = this.#sample && !this.#strokes.length ? ` · sample labelled <b>${this.#sample.label}</b>` : '';
-    // Grad-CAM can be zero everywhere: the averaged gradient finds no
-    // positive evidence. Say so rather than show an empty overlay.
-    const lit = maps[cls].some((v) => v > 0);
+    // A map can be zero everywhere (Grad-CAM: the averaged gradient finds no
+    // positive evidence). Say so rather than show an empty overlay.
+    const lit = maps[cls].some((v) => v > 0), name = $.method.value === 'gradcam' ? 'Grad-CAM' : $.method.value;
     $.sub.innerHTML = `<b>${(probs[digit] * 100).toFixed(1)}%</b> sure${s}<br>` +
-      (lit ? `heatmap: why <b>${cls}</b>` : `no positive Grad-CAM evidence for <b>${cls}</b>`);
+      (lit ? `heatmap: why <b>${cls}</b>` : `no positive ${name} evidence for <b>${cls}</b>`);
     [...$.bars.children].forEach((b, c) => {
       const p = probs[c] * 100;
       b.classList.toggle('top', c === digit);

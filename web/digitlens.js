@@ -15,6 +15,9 @@
 const N_CLASSES = 10, IN_SIZE = 784, MAP_SIZE = 576, ALL = 0x3ff;
 const SHARED = 1, ALPHA = 2;
 const COLORMAPS = { viridis: 0, inferno: 1 };
+/** CAM methods, in dl_cam_method_id order (c/digitlens.h); formulas in README. */
+export const METHODS = Object.freeze(['gradcam', 'gradcam++', 'xgradcam', 'hirescam', 'layercam',
+  'scorecam', 'ablationcam', 'eigencam', 'counterfactual', 'guided-backprop', 'guided-gradcam']);
 // dl_status names, in digitlens.h order
 const CODES = ('OK ARG NOMEM NOT_FOUND IS_DIR IO EMPTY_FILE TRUNCATED HEADER_LEN JSON DTYPE ' +
   'SHAPE OFFSETS MISSING NAN MAGIC DIMS LABEL NOT_PNG IMAGE_SIZE NO_INK DIVERGED').split(' ');
@@ -112,7 +115,7 @@ export async function load({ weights, wasm } = {}) {
 }
 
 class Lens {
-  #x; #mem; #u8; #f32;
+  #x; #mem; #u8; #f32; #in;
   constructor(exports, simd) {
     const x = (this.#x = exports);
     x._initialize?.();
@@ -173,17 +176,19 @@ class Lens {
     return this.#floats(this.#x.dl_input_buf(), IN_SIZE);
   }
 
+  // The C side checks every pixel (NaN, infinite, outside 0..1), so a typed
+  // array is copied in one .set(); only a plain array is checked here, for
+  // what C cannot see (a string, an object).
   #input(pixels, what) {
     if (pixels == null || typeof pixels.length !== 'number')
       fail(`${what}: expected 784 pixels (28x28, 0..1), got ${pixels === null ? 'null' : typeof pixels}`);
     if (pixels.length !== IN_SIZE)
       fail(`${what}: expected 784 pixels (28x28), got ${pixels.length}`);
-    const at = this.#x.dl_input_buf() >> 2;
-    for (let i = 0; i < IN_SIZE; i++) {
-      const v = pixels[i];
-      if (typeof v !== 'number') fail(`${what}: pixel ${i} is not a number`);
-      this.#f32[at + i] = v;
-    }
+    const at = (this.#in ??= this.#x.dl_input_buf() >> 2);
+    if (!ArrayBuffer.isView(pixels) || pixels instanceof DataView)
+      for (let i = 0; i < IN_SIZE; i++)
+        if (typeof pixels[i] !== 'number') fail(`${what}: pixel ${i} is not a number`);
+    this.#f32.set(pixels, at);
   }
 
   /** @returns {{digit: number, probs: Float32Array}} */
@@ -197,15 +202,22 @@ class Lens {
    * Grad-CAM: maps[c] is the raw 24x24 map of class c (Float32Array(576)),
    * null for a class not asked for. classes: 'all' (default), a class, or a list.
    */
-  explain(pixels28, { classes = 'all' } = {}) {
+  // method: one of METHODS; the guided ones give 28x28 maps (784 values),
+  // the others 24x24. undefined: classes whose map is zero by definition.
+  explain(pixels28, { classes = 'all', method = 'gradcam' } = {}) {
     const mask = maskOf(classes, 'explain');
+    const id = METHODS.indexOf(method);
+    if (id < 0) fail(`explain: unknown method '${method}'; methods: ${METHODS.join(', ')}`);
     this.#input(pixels28, 'explain');
-    this.#check(this.#x.dl_explain(mask));
-    const at = this.#x.dl_result_maps();
+    this.#check(this.#x.dl_explain_method(id, mask));
+    // one copy of the ten maps, one view per class
+    const side = this.#x.dl_result_side(), n = side * side, u = this.#x.dl_result_undefined();
+    const all = this.#floats(side === 28 ? this.#x.dl_result_pixmaps() : this.#x.dl_result_maps(), N_CLASSES * n);
     const maps = [];
     for (let c = 0; c < N_CLASSES; c++)
-      maps.push(mask & (1 << c) ? this.#floats(at + 4 * c * MAP_SIZE, MAP_SIZE) : null);
+      maps.push(mask & (1 << c) ? all.subarray(c * n, (c + 1) * n) : null);
     return {
+      method, side, undefined: [...Array(N_CLASSES).keys()].filter((c) => mask & u & (1 << c)),
       digit: this.#x.dl_result_digit(),
       logits: this.#floats(this.#x.dl_result_logits(), N_CLASSES),
       probs: this.#floats(this.#x.dl_result_probs(), N_CLASSES),
@@ -216,12 +228,15 @@ class Lens {
   #maps(maps, what) {
     if (!Array.isArray(maps) || maps.length !== N_CLASSES)
       fail(`${what}: maps must be an array of 10 (one per class; null for absent)`);
-    const at = this.#x.dl_result_maps() >> 2;
+    // 24x24 maps (576 values) or the guided methods' 28x28 (784), all alike
+    const n = maps.find((m) => m != null)?.length === IN_SIZE ? IN_SIZE : MAP_SIZE;
+    this.#check(this.#x.dl_set_side(n === IN_SIZE ? 28 : 24));
+    const at = (n === IN_SIZE ? this.#x.dl_result_pixmaps() : this.#x.dl_result_maps()) >> 2;
     let mask = 0;
     maps.forEach((m, c) => {
-      if (m == null) { this.#f32.fill(0, at + c * MAP_SIZE, at + (c + 1) * MAP_SIZE); return; }
-      if (m.length !== MAP_SIZE) fail(`${what}: maps[${c}] must hold 576 values (24x24), got ${m.length}`);
-      this.#f32.set(m, at + c * MAP_SIZE);
+      if (m == null) { this.#f32.fill(0, at + c * n, at + (c + 1) * n); return; }
+      if (m.length !== n) fail(`${what}: maps[${c}] must hold ${n} values (${n === MAP_SIZE ? '24x24' : '28x28'}), got ${m.length}`);
+      this.#f32.set(m, at + c * n);
       mask |= 1 << c;
     });
     return mask;

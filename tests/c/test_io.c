@@ -260,6 +260,123 @@ static void test_load_f16(void **state)
     }
 }
 
+/* I8 with a per-row F32 scale: q[r][j] * scale[r], exactly; the scale must
+ * be there, F32, one per row, finite. */
+static void test_load_i8(void **state)
+{
+    const int8_t q[6] = {127, -127, 0, 1, -2, 64};        /* rows of 3 */
+    const float sc[2] = {0.5f, 0.03125f};
+    uint8_t data[6 + 8];
+    memcpy(data, q, 6);
+    memcpy(data + 6, sc, 8);
+    const char *json = "{\"w\":{\"dtype\":\"I8\",\"shape\":[2,3],\"data_offsets\":[0,6]},"
+                       "\"w_scale\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[6,14]}}";
+    size_t len;
+    uint8_t *buf = st_build(json, data, sizeof data, &len);
+    float out[6];
+    dl_tensor t = {.name = "w", .ndim = 2, .shape = {2, 3}, .data = out};
+    assert_ok(dl_st_load(buf, len, &t, 1, NULL));
+    const float want[6] = {63.5f, -63.5f, 0.0f, 0.03125f, -0.0625f, 2.0f};
+    for (int i = 0; i < 6; i++) assert_float_exact(out[i], want[i]);
+    free(buf);
+
+    /* each bad scale is refused with its own status, out left alone */
+    static const struct { const char *json; size_t dlen; int want; } bad[] = {
+        {"{\"w\":{\"dtype\":\"I8\",\"shape\":[2,3],\"data_offsets\":[0,6]},"            /* missing */
+         "\"w_scal\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[6,14]}}", 14, DL_ERR_MISSING},
+        {"{\"w\":{\"dtype\":\"I8\",\"shape\":[2,3],\"data_offsets\":[0,6]},"            /* [1,2] */
+         "\"w_scale\":{\"dtype\":\"F32\",\"shape\":[1,2],\"data_offsets\":[6,14]}}", 14, DL_ERR_SHAPE},
+        {"{\"w\":{\"dtype\":\"I8\",\"shape\":[2,3],\"data_offsets\":[0,6]},"            /* per column */
+         "\"w_scale\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[6,18]}}", 18, DL_ERR_SHAPE},
+        {"{\"w\":{\"dtype\":\"I8\",\"shape\":[2,3],\"data_offsets\":[0,6]},"            /* I32 */
+         "\"w_scale\":{\"dtype\":\"I32\",\"shape\":[2],\"data_offsets\":[6,14]}}", 14, DL_ERR_DTYPE},
+        {"{\"w\":{\"dtype\":\"I8\",\"shape\":[2,3],\"data_offsets\":[0,6]},"            /* I8 scale */
+         "\"w_scale\":{\"dtype\":\"I8\",\"shape\":[2],\"data_offsets\":[6,8]}}", 8, DL_ERR_DTYPE},
+        {"{\"w\":{\"dtype\":\"I8\",\"shape\":[2,3],\"data_offsets\":[0,6]},"            /* gap */
+         "\"w_scale\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[7,15]}}", 15, DL_ERR_OFFSETS},
+    };
+    uint8_t big[6 + 12];
+    memcpy(big, data, sizeof data);
+    memset(big + sizeof data, 0, 4);
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        buf = st_build(bad[k].json, big, bad[k].dlen, &len);
+        for (int i = 0; i < 6; i++) out[i] = 9.0f;
+        int got = dl_st_load(buf, len, &t, 1, NULL);
+        if (got != bad[k].want)
+            fail_msg("case %zu -> %d (%s), want %d", k, got, dl_strerror(got), bad[k].want);
+        for (int i = 0; i < 6; i++) assert_float_exact(out[i], 9.0f);
+        free(buf);
+    }
+    /* a NaN or infinite scale is refused like a NaN weight */
+    const float nan_sc[2][2] = {{0.5f, NAN}, {INFINITY, 1.0f}};
+    for (int k = 0; k < 2; k++) {
+        memcpy(data + 6, nan_sc[k], 8);
+        buf = st_build(json, data, sizeof data, &len);
+        assert_status(dl_st_load(buf, len, &t, 1, NULL), DL_ERR_NAN);
+        free(buf);
+    }
+}
+
+static int has_bytes(const uint8_t *buf, size_t len, const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i + n <= len; i++)
+        if (memcmp(buf + i, s, n) == 0) return 1;
+    return 0;
+}
+
+/* dl_st_save_as: I8 keeps every weight within half a step of its row's
+ * scale and biases exact; F16 is exact for values a half can hold. */
+static void test_save_quantized(void **state)
+{
+    float w[2 * 4] = {1.0f, -0.5f, 0.25f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f}, b[2] = {0.1f, -3.0f};
+    dl_tensor t[2] = {{.name = "fc.weight", .ndim = 2, .shape = {2, 4}, .data = w},
+                      {.name = "fc.bias", .ndim = 1, .shape = {2}, .data = b}};
+    w[4] = 3e-3f; w[5] = -1e-3f; w[6] = 2.5e-3f; w[7] = 1e-5f;
+    uint8_t out[512];
+    size_t len;
+    assert_ok(dl_st_save_as(out, sizeof out, &len, t, 2, NULL, DL_ST_I8, 127));
+    assert_true(has_bytes(out, len, "\"fc.weight\":{\"dtype\":\"I8\",\"shape\":[2,4]"));
+    assert_true(has_bytes(out, len, "\"fc.weight_scale\":{\"dtype\":\"F32\",\"shape\":[2]"));
+    assert_true(has_bytes(out, len, "\"fc.bias\":{\"dtype\":\"F32\""));
+    float w2[8], b2[2];
+    dl_tensor t2[2] = {t[0], t[1]};
+    t2[0].data = w2; t2[1].data = b2;
+    assert_ok(dl_st_load(out, len, t2, 2, NULL));
+    for (int r = 0; r < 2; r++) {
+        float step = (r ? 3e-3f : 1.0f) / 127.0f;
+        for (int j = 0; j < 4; j++) assert_true(fabsf(w2[4 * r + j] - w[4 * r + j]) <= step / 2 * 1.0001f);
+        assert_float_exact(w2[4 * r], w[4 * r]);       /* the row's max is exact (127 * step) */
+    }
+    for (int i = 0; i < 2; i++) assert_float_exact(b2[i], b[i]);
+
+    /* F16: halves round-trip exactly, the rest to the nearest half */
+    const float exact[8] = {1.0f, -2.0f, 65504.0f, 6.103515625e-05f, 5.9604644775390625e-08f,
+                            -0.0f, 0.333251953125f, 2047.0f};
+    memcpy(w, exact, sizeof w);
+    assert_ok(dl_st_save_as(out, sizeof out, &len, t, 2, NULL, DL_ST_F16, 0));
+    assert_ok(dl_st_load(out, len, t2, 2, NULL));
+    for (int i = 0; i < 8; i++) assert_float_exact(w2[i], exact[i]);
+    assert_float_exact(b2[1], -3.0f);
+    assert_true(fabsf(b2[0] - 0.1f) < 1e-4f);
+    w[0] = 65520.0f;                                    /* would be infinite */
+    assert_status(dl_st_save_as(out, sizeof out, &len, t, 2, NULL, DL_ST_F16, 0), DL_ERR_ARG);
+    /* a tensor named like another's scale is refused */
+    t[1].name = "fc.weight_scale";
+    w[0] = 1.0f;
+    assert_status(dl_st_save_as(out, sizeof out, &len, t, 2, NULL, DL_ST_I8, 127), DL_ERR_ARG);
+    assert_status(dl_st_save_as(out, sizeof out, &len, t, 2, NULL, (dl_st_dtype)7, 127), DL_ERR_ARG);
+    t[1].name = "fc.bias";
+    assert_status(dl_st_save_as(out, sizeof out, &len, t, 2, NULL, DL_ST_I8, 128), DL_ERR_ARG);
+    /* qmax 31: q in -31..31, the row's max exactly 31 steps */
+    const float row0[4] = {1.0f, -0.5f, 0.25f, 0.1f};
+    memcpy(w, row0, sizeof row0);
+    assert_ok(dl_st_save_as(out, sizeof out, &len, t, 2, NULL, DL_ST_I8, 31));
+    assert_ok(dl_st_load(out, len, t2, 2, NULL));
+    for (int j = 0; j < 4; j++) assert_true(fabsf(w2[j] - w[j]) <= 1.0f / 31 / 2 * 1.0001f);
+    assert_float_exact(w2[0], 1.0f);
+}
+
 static void test_meta_unescape(void **state)
 {
     uint8_t data[28];
@@ -786,6 +903,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip_seednet),
+        cmocka_unit_test(test_load_i8),
+        cmocka_unit_test(test_save_quantized),
         cmocka_unit_test(test_save_without_meta),
         cmocka_unit_test(test_save_refuses_nan),
         cmocka_unit_test(test_load_small_file),
