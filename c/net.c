@@ -209,27 +209,27 @@ void dl_relu_backward(float *dinp, const float *dout, const float *out, size_t n
 
 /* 2x2 windows of one pair of rows, four at a time: a b / c d for windows
  * x .. x+3, compared with strict > in row-major order so the first maximum
- * wins; the winner's position (0..3 in the window) rides along as a float. */
+ * wins. The winner's index in the plane rides along as a float (exact:
+ * below 2^24): row0 + 2x, plus 1 for b, W for c, W + 1 for d. */
 static void maxpool2_rows(float *op, int32_t *ap, const float *r0, int W, int OW,
-                          int32_t base)
+                          int32_t row0)
 {
     const float *r1 = r0 + W;
+    static const float lane2[4] = { 0, 2, 4, 6 }; /* lane l: window x + l starts at 2x + 2l */
+    const v4 one = v4_splat(1.0f), w0 = v4_splat((float)W), w1 = v4_splat((float)W + 1.0f);
+    const v4 offs = v4_load(lane2);
     int x = 0;
     for (; x + 4 <= OW; x += 4) {
         v4 a0 = v4_load(r0 + 2 * x), a1 = v4_load(r0 + 2 * x + 4);
         v4 c0 = v4_load(r1 + 2 * x), c1 = v4_load(r1 + 2 * x + 4);
         v4 m = v4_even(a0, a1), k = v4_splat(0.0f), gt;
         v4 b = v4_odd(a0, a1), c = v4_even(c0, c1), d = v4_odd(c0, c1);
-        gt = v4_gt(b, m); m = v4_select(gt, b, m); k = v4_select(gt, v4_splat(1.0f), k);
-        gt = v4_gt(c, m); m = v4_select(gt, c, m); k = v4_select(gt, v4_splat(2.0f), k);
-        gt = v4_gt(d, m); m = v4_select(gt, d, m); k = v4_select(gt, v4_splat(3.0f), k);
+        gt = v4_gt(b, m); m = v4_select(gt, b, m); k = v4_select(gt, one, k);
+        gt = v4_gt(c, m); m = v4_select(gt, c, m); k = v4_select(gt, w0, k);
+        gt = v4_gt(d, m); m = v4_select(gt, d, m); k = v4_select(gt, w1, k);
+        v4 first = v4_add(v4_splat((float)(row0 + 2 * x)), offs);
         v4_store(op + x, m);
-        float kk[4];
-        v4_store(kk, k);
-        for (int l = 0; l < 4; l++) {
-            int w = (int)kk[l];
-            ap[x + l] = base + 2 * (x + l) + (w >> 1) * W + (w & 1);
-        }
+        v4_store_int(ap + x, v4_add(first, k));
     }
     for (; x < OW; x++) {
         int k = 2 * x;
@@ -239,13 +239,13 @@ static void maxpool2_rows(float *op, int32_t *ap, const float *r0, int W, int OW
         if (r1[k] > mv) { mv = r1[k]; win = k + W; }
         if (r1[k + 1] > mv) { mv = r1[k + 1]; win = k + W + 1; }
         op[x] = mv;
-        ap[x] = base + win;
+        ap[x] = row0 + win;
     }
 }
 
-/* out[b,c,y,x] = max over the PxP window at (P*y, P*x); argmax keeps the flat
- * index into inp of the FIRST maximum in row-major window order (PyTorch's
- * rule). After a ReLU a window of four zeros is common: this choice decides
+/* out[b,c,y,x] = max over the PxP window at (P*y, P*x); argmax keeps the
+ * index, within its (H,W) plane, of the FIRST maximum in row-major window
+ * order (PyTorch's rule). After a ReLU a window of four zeros is common: this choice decides
  * which zero gets the gradient.
  * inp (B,C,H,W), out/argmax (B,C,H/P,W/P) */
 void dl_maxpool_forward(float *out, int32_t *argmax, const float *inp,
@@ -256,11 +256,9 @@ void dl_maxpool_forward(float *out, int32_t *argmax, const float *inp,
         const float *ip = inp + (size_t)bc * H * W;
         float *op = out + (size_t)bc * OH * OW;
         int32_t *ap = argmax + (size_t)bc * OH * OW;
-        int32_t base = bc * H * W;
         for (int y = 0; y < OH; y++) {
             if (P == 2) {
-                maxpool2_rows(op + y * OW, ap + y * OW, ip + 2 * y * W, W, OW,
-                              base + 2 * y * W);
+                maxpool2_rows(op + y * OW, ap + y * OW, ip + 2 * y * W, W, OW, 2 * y * W);
                 continue;
             }
             for (int x = 0; x < OW; x++) {
@@ -271,18 +269,21 @@ void dl_maxpool_forward(float *out, int32_t *argmax, const float *inp,
                         if (ip[k] > ip[best]) best = k;
                     }
                 op[y * OW + x] = ip[best];
-                ap[y * OW + x] = best + base;
+                ap[y * OW + x] = best;
             }
         }
     }
 }
 
-/* from out = inp[argmax]: dinp[argmax] += dout */
+/* from out = inp[argmax]: dinp[argmax] += dout, plane by plane */
 void dl_maxpool_backward(float *dinp, const float *dout, const int32_t *argmax,
                          int B, int C, int H, int W, int P)
 {
-    size_t n = (size_t)B * C * (H / P) * (W / P);
-    for (size_t i = 0; i < n; i++) dinp[argmax[i]] += dout[i];
+    size_t n = (size_t)(H / P) * (W / P);
+    for (int bc = 0; bc < B * C; bc++) {
+        float *d = dinp + (size_t)bc * H * W;
+        for (size_t i = 0; i < n; i++) d[argmax[bc * n + i]] += dout[bc * n + i];
+    }
 }
 
 enum { DENSE_GROUP = 10 }; /* outputs computed together: x is read once */

@@ -21,6 +21,7 @@ typedef v128_t v4;
 #define v4_select(m, a, b) wasm_v128_bitselect((a), (b), (m))
 #define v4_even(a, b)  wasm_i32x4_shuffle((a), (b), 0, 2, 4, 6)
 #define v4_odd(a, b)   wasm_i32x4_shuffle((a), (b), 1, 3, 5, 7)
+#define v4_store_int(p, a) wasm_v128_store((p), wasm_i32x4_trunc_sat_f32x4(a))
 #define DL_SIMD "wasm-simd128"
 
 #elif defined(__SSE2__)
@@ -39,6 +40,7 @@ static inline float v4_lane_(v4 a, int i) { float f[4]; _mm_storeu_ps(f, a); ret
 #define v4_select(m, a, b) _mm_or_ps(_mm_and_ps((m), (a)), _mm_andnot_ps((m), (b)))
 #define v4_even(a, b)  _mm_shuffle_ps((a), (b), _MM_SHUFFLE(2, 0, 2, 0))
 #define v4_odd(a, b)   _mm_shuffle_ps((a), (b), _MM_SHUFFLE(3, 1, 3, 1))
+#define v4_store_int(p, a) _mm_storeu_si128((__m128i *)(void *)(p), _mm_cvttps_epi32(a))
 #define DL_SIMD "sse2"
 
 #else
@@ -64,12 +66,15 @@ static inline v4 v4_even(v4 a, v4 b)
 { v4 r = { { a.f[0], a.f[2], b.f[0], b.f[2] } }; return r; }
 static inline v4 v4_odd(v4 a, v4 b)
 { v4 r = { { a.f[1], a.f[3], b.f[1], b.f[3] } }; return r; }
+static inline void v4_store_int(int32_t *p, v4 a)
+{ for (int i = 0; i < 4; i++) p[i] = (int32_t)a.f[i]; }
 #define DL_SIMD "scalar"
 #endif
 
 /* v4_nonzero(a): some bit of a is set (so -0.0 counts as non-zero)
  * v4_gt(a, b): lane mask a > b;  v4_select(m, a, b): m ? a : b per lane
- * v4_even(a, b), v4_odd(a, b): lanes 0,2 / 1,3 of a then of b (deinterleave) */
+ * v4_even(a, b), v4_odd(a, b): lanes 0,2 / 1,3 of a then of b (deinterleave)
+ * v4_store_int(p, a): the lanes, whole numbers below 2^24, as int32 */
 
 /* acc + a * b, rounded twice, like the scalar `acc += a * b` */
 static inline v4 v4_madd(v4 acc, v4 a, v4 b) { return v4_add(acc, v4_mul(a, b)); }
