@@ -57,12 +57,13 @@ WASM_SRC  := c/status.c c/net.c c/gradcam.c c/preprocess.c c/safetensors.c \
 WASM_FLAGS := -std=c11 -O3 -ffp-contract=off -Ic --no-entry -sSTANDALONE_WASM \
               -sALLOW_MEMORY_GROWTH=0 -sINITIAL_MEMORY=12582912 \
               -sTOTAL_STACK=262144 -sERROR_ON_UNDEFINED_SYMBOLS=1
-# Size (issue 4): the layers and Grad-CAM (net.c, gradcam.c, cam_methods.c)
-# are compiled -O3; the rest (parsing the weights, messages, preprocessing,
-# the exports' argument checks) -Oz, which takes 13 KB off the SIMD wasm for
-# no measurable loss. -Oz everywhere would halve the wasm but make a forward
-# 4-5x slower.
-WASM_COLD := c/status.c c/safetensors.c c/idx.c c/preprocess.c c/wasm_api.c
+# Size (issue 4): the layers and Grad-CAM (net.c, gradcam.c), the path of
+# every drawing, are compiled -O3; the rest (parsing the weights, messages,
+# preprocessing, the exports' argument checks, the other CAM methods, whose
+# cost is their extra forward passes in net.c) -Oz (the SIMD wasm: 20.4 KB
+# gzipped, 22.0 with the methods at -O3). -Oz everywhere would halve it but
+# make a forward 4-5x slower.
+WASM_COLD := c/status.c c/safetensors.c c/idx.c c/preprocess.c c/wasm_api.c c/cam_methods.c
 WASM_CC    = $(EMCC) -std=c11 -ffp-contract=off -Ic $(if $(filter $<,$(WASM_COLD)),-Oz,-O3)
 build/wasm/simd/%.o: c/%.c $(HDRS)
 	@mkdir -p $(@D)
