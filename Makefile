@@ -72,9 +72,14 @@ build/wasm/nosimd/%.o: c/%.c $(HDRS)
 	@mkdir -p $(@D)
 	$(WASM_CC) -c $< -o $@
 WEB_DATA  := web/seednet.safetensors web/samples.bin
+# the C the page links to, so a reader can follow Grad-CAM from the page
+WEB_SRC   := web/src/digitlens.h web/src/net.c web/src/gradcam.c web/src/cam_methods.c
 # zero imports, or the rule fails (a libc call that needs WASI would add one)
 WASM_NO_IMPORTS = node -e 'const f=process.argv[1], i=WebAssembly.Module.imports(new WebAssembly.Module(require("fs").readFileSync(f))); if (i.length) { console.error(f + ": imports " + i.map(x => x.module + "." + x.name).join(", ")); process.exit(1) }'
-wasm: web/digitlens.wasm web/digitlens-nosimd.wasm $(WEB_DATA)
+wasm: web/digitlens.wasm web/digitlens-nosimd.wasm $(WEB_DATA) $(WEB_SRC)
+web/src/%: c/%
+	@mkdir -p web/src
+	cp -f $< $@
 web/digitlens.wasm: $(WASM_SRC:c/%.c=build/wasm/simd/%.o)
 	@mkdir -p build
 	$(EMCC) $(WASM_FLAGS) -msimd128 $^ -o build/digitlens-simd.raw.wasm
@@ -123,7 +128,7 @@ demo: setup
 	node tools/serve.mjs web $(PORT)
 
 clean:
-	rm -rf build web/digitlens.wasm web/digitlens-nosimd.wasm $(WEB_DATA)
+	rm -rf build web/digitlens.wasm web/digitlens-nosimd.wasm $(WEB_DATA) web/src
 
 # ---- bench (issue 4) -----------------------------------------------------
 #   make bench-peers  install the peers: Debian's python3-torch (training,

@@ -38,6 +38,7 @@ const server = http.createServer((req, res) => {
       { source: '**/*.safetensors', headers: [{ key: 'Content-Type', value: 'application/octet-stream' }] },
       { source: '**/*.bin', headers: [{ key: 'Content-Type', value: 'application/octet-stream' }] },
       { source: '**/*.wasm', headers: [{ key: 'Content-Type', value: 'application/wasm' }] },
+      { source: 'src/*.@(c|h)', headers: [{ key: 'Content-Type', value: 'text/plain; charset=utf-8' }] },
     ],
   }).catch((e) => {
     console.error(`serve: ${req.url}: ${e.message}`);
