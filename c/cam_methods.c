@@ -232,7 +232,9 @@ int dl_cam_method(const dl_model *m, dl_work *w, const float *x, int method,
     if (method < 0 || method >= DL_M_COUNT || !out) return DL_ERR_ARG;
     int st = dl_gradcam(m, w, x, classes, out); /* checks, forward, Grad-CAM */
     if (st) return st;
-    memset(out->pixmaps, 0, sizeof out->pixmaps);
+    /* the input-resolution maps are only read when side is 28 */
+    if (method == DL_M_GUIDED_BACKPROP || method == DL_M_GUIDED_GRADCAM)
+        memset(out->pixmaps, 0, sizeof out->pixmaps);
     out->method = method;
 
     const int L = m->cam_layer, K = m->layers[L].out_c, Z = DL_MAP_SIZE;
