@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # setup.sh — install what digitlens needs and is missing; quiet when all is there.
 #   Debian: emscripten binaryen libjsmn-dev libcmocka-dev libpng-dev chromium
+#           clang-14 libclang-rt-14-dev libomp-14-dev valgrind (fuzzing, sanitizers)
 #   npm:    node_modules from package-lock.json (npm ci)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 die() { echo "setup: $*" >&2; exit 1; }
 
-debs=(emscripten binaryen libjsmn-dev libcmocka-dev libpng-dev chromium)
+debs=(emscripten binaryen libjsmn-dev libcmocka-dev libpng-dev chromium
+      clang-14 libclang-rt-14-dev libomp-14-dev valgrind)
 missing=()
 for p in "${debs[@]}"; do
     st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

@@ -1,0 +1,239 @@
+// reliability.test.js — issue 6, the parts `make test` runs:
+//   - the cmocka tests built with clang -fsanitize=address,undefined
+//     (build/asan/, `make asan`), one subtest per C test case, with no
+//     sanitizer report (leaks included);
+//   - the CLI once under valgrind (--error-exitcode): PNG in, Grad-CAM of
+//     all ten classes out as JSON and PNG files; and an IDX classify;
+//   - the fuzz targets (`make fuzz-build`) replaying the committed seeds and
+//     every regression input in tests/fuzz/regressions/;
+//   - crash-safe training: `train` SIGKILLed at random moments, several times
+//     in a row, each time resumed; the previous weights file stays intact
+//     until the run completes, and the result equals an uninterrupted run.
+// The sanitizer builds need clang-14 (make setup installs it).
+import { test, describe, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const BIN = path.join(ROOT, 'build', 'digitlens');
+const WEIGHTS = path.join(ROOT, 'weights', 'seednet.safetensors');
+const DATA = path.join(ROOT, 'data', 'mnist');
+const T10K = path.join(DATA, 't10k-images-idx3-ubyte');
+const SUITES = (() => {
+  const r = spawnSync('make', ['-s', '--no-print-directory', '-p', '-n', 'asan'], { cwd: ROOT, encoding: 'utf8' });
+  const m = r.stdout.match(/^TESTS :?= (.*)$/m);
+  return m ? m[1].trim().split(/\s+/) : ['net', 'gradcam', 'io', 'preprocess', 'train'];
+})();
+const FUZZ = ['safetensors', 'idx', 'png', 'preprocess', 'wasm_api'];
+const FUZZ_DIR = path.join(ROOT, 'tests', 'fuzz');
+
+const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+const noClang = has('clang-14') ? false : 'clang-14 not installed (make setup)';
+const noValgrind = has('valgrind') ? false : 'valgrind not installed (make setup)';
+const noBin = fs.existsSync(BIN) ? false : `${BIN} not built (make native)`;
+const noData = noBin || (fs.existsSync(path.join(DATA, '.verified')) ? false : `${DATA} not fetched (make data)`);
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'digitlens-reliability-'));
+process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+
+// The sanitizer builds, once, through the Makefile (the one way to build).
+let built = null;
+function buildSanitized() {
+  if (built === null) {
+    const r = spawnSync('make', ['-s', '--no-print-directory', '-j2', 'asan', 'fuzz-build'],
+      { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
+    built = r.status === 0 ? '' : `make asan fuzz-build failed (${r.status}):\n${r.stdout}\n${r.stderr}`;
+  }
+  assert.equal(built, '', built);
+}
+
+const SAN_ENV = {
+  ...process.env,
+  ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0:halt_on_error=1:detect_stack_use_after_return=1',
+  UBSAN_OPTIONS: 'print_stacktrace=1:halt_on_error=1',
+};
+const SAN_REPORT = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: (Address|UndefinedBehavior|Leak)Sanitizer/;
+
+describe('C tests under AddressSanitizer + UndefinedBehaviorSanitizer', { skip: noClang }, () => {
+  before(buildSanitized);
+  // every suite the Makefile's TESTS lists (make asan builds them all)
+  for (const name of SUITES) {
+    test(`asan: test_${name}`, async (t) => {
+      const bin = path.join(ROOT, 'build', 'asan', `test_${name}`);
+      const r = spawnSync(bin, [], { cwd: ROOT, encoding: 'utf8', timeout: 300_000, env: SAN_ENV });
+      const out = `${r.stdout}\n${r.stderr}`;
+      const cases = [...r.stdout.matchAll(/^\[ RUN      \] (\S+)$/gm)].map((m) => m[1]);
+      assert.ok(cases.length > 0, `test_${name} ran no test case:\n${out.slice(0, 4000)}`);
+      for (const c of cases) {
+        await t.test(c, () => {
+          assert.ok(new RegExp(`^\\[       OK \\] ${c}$`, 'm').test(r.stdout), `${c} failed:\n${out.slice(-4000)}`);
+        });
+      }
+      assert.doesNotMatch(out, SAN_REPORT, `sanitizer report:\n${out.slice(-6000)}`);
+      assert.equal(r.status, 0, `test_${name} exited with ${r.status} (signal ${r.signal}):\n${out.slice(-4000)}`);
+    });
+  }
+});
+
+describe('the CLI under valgrind', { skip: noValgrind || noBin }, () => {
+  const valgrind = (args) => spawnSync('valgrind', ['-q', '--error-exitcode=99', '--leak-check=full',
+    '--errors-for-leak-kinds=definite,indirect', BIN, ...args],
+  { cwd: ROOT, encoding: 'utf8', timeout: 300_000, maxBuffer: 64 << 20 });
+
+  test('explain --class all --json --out on a PNG: no error reported', () => {
+    const png = path.join(tmp, 'digit.png');
+    fs.copyFileSync(path.join(FUZZ_DIR, 'seeds', 'png', 'rgb16'), png);
+    const out = path.join(tmp, 'maps');
+    const r = valgrind(['explain', '--class', 'all', '--json', '--out', out, '--weights', WEIGHTS, png]);
+    assert.equal(r.status, 0, `valgrind exit ${r.status}:\n${r.stderr.slice(-6000)}`);
+    assert.equal(r.stderr.trim(), '', 'valgrind and the CLI print nothing on stderr');
+    assert.equal(JSON.parse(r.stdout).digit, 1);
+    assert.equal(fs.readdirSync(out).filter((f) => f.endsWith('.png')).length, 10);
+  });
+
+  test('classify --json on IDX images: no error reported', { skip: noData }, () => {
+    const r = valgrind(['classify', '--json', '--limit', '20', '--weights', WEIGHTS, T10K]);
+    assert.equal(r.status, 0, `valgrind exit ${r.status}:\n${r.stderr.slice(-6000)}`);
+    assert.equal(r.stdout.trim().split('\n').length, 20);
+  });
+});
+
+describe('fuzz targets replay the seed corpus and the regressions', { skip: noClang }, () => {
+  before(buildSanitized);
+  for (const t of FUZZ) {
+    test(`fuzz_${t}: seeds and regressions run clean`, () => {
+      const dirs = ['seeds', 'regressions'].map((d) => path.join(FUZZ_DIR, d, t)).filter((d) => fs.existsSync(d));
+      const files = dirs.flatMap((d) => fs.readdirSync(d).map((f) => path.join(d, f)));
+      assert.ok(files.length > 0, `no seed for ${t}`);
+      // Files given one by one: libFuzzer runs each input once and stops.
+      const r = spawnSync(path.join(ROOT, 'build', 'fuzz', `fuzz_${t}`), files,
+        { cwd: tmp, encoding: 'utf8', timeout: 120_000, env: SAN_ENV });
+      const out = `${r.stdout}\n${r.stderr}`;
+      assert.doesNotMatch(out, SAN_REPORT, out.slice(-6000));
+      assert.equal(r.status, 0, `fuzz_${t} exited with ${r.status} (signal ${r.signal}):\n${out.slice(-6000)}`);
+      assert.equal([...out.matchAll(/^Running: /gm)].length, files.length, 'every file ran');
+    });
+  }
+});
+
+// ---- crash-safe training -----------------------------------------------------
+
+function tensorsOf(file) {
+  const b = fs.readFileSync(file);
+  const n = Number(b.readBigUInt64LE(0));
+  const header = JSON.parse(b.toString('utf8', 8, 8 + n));
+  return { header, data: b.subarray(8 + n) };
+}
+
+// splitmix-like, seeded, so a failing sequence of kill times can be replayed
+function rng(seed) {
+  let s = BigInt(seed);
+  return () => {
+    s = (s + 0x9e3779b97f4a7c15n) & 0xffffffffffffffffn;
+    let z = s;
+    z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & 0xffffffffffffffffn;
+    z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & 0xffffffffffffffffn;
+    return Number((z ^ (z >> 31n)) >> 11n) / 2 ** 53;
+  };
+}
+
+// Run train; SIGKILL it after `ms` (null: let it finish). Resolves to
+// {killed, code}.
+function trainRun(args, ms) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(BIN, ['train', ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d) => { err += d; });
+    const timer = ms === null ? null : setTimeout(() => p.kill('SIGKILL'), ms);
+    p.on('error', reject);
+    p.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ killed: signal === 'SIGKILL', code, err });
+    });
+  });
+}
+
+describe('crash-safe training', { skip: noData }, () => {
+  test('SIGKILL at random moments: the old weights stay whole; --resume reaches the uninterrupted weights', async (t) => {
+    const EPOCHS = 4;
+    const common = ['--limit', '1000', '--epochs', String(EPOCHS), '--seed', '11', '--threads', '2', '--batch', '32'];
+    const whole = path.join(tmp, 'whole.safetensors');
+    const t0 = Date.now();
+    const w = await trainRun([...common, '--out', whole], null);
+    assert.equal(w.code, 0, w.err);
+    let runMs = Date.now() - t0;
+    const ref = tensorsOf(whole);
+
+    // The "previous weights": the committed file, byte for byte.
+    const dir = fs.mkdtempSync(path.join(tmp, 'kill-'));
+    const out = path.join(dir, 'seednet.safetensors');
+    const ckpt = `${out}.ckpt`;
+    const old = fs.readFileSync(WEIGHTS);
+
+    const seed = Number(process.env.KILL_SEED || Date.now() % 1e9);
+    const rand = rng(seed);
+    const kills = [];
+    let resumed = 0, rounds = 0, replacedEarly = 0;
+    // Rounds: the old weights in place, then runs killed at random moments
+    // (uniform over a whole run: start-up, epochs, checkpoint and final
+    // writes), each resuming from the checkpoint left, until one finishes.
+    // At least 8 kills in all.
+    while (kills.length < 8 && rounds < 10) {
+      rounds++;
+      fs.writeFileSync(out, old);
+      fs.rmSync(ckpt, { force: true });
+      for (let i = 0; ; i++) {
+        // what is left of the run: the epochs after the checkpoint's
+        const resume = fs.existsSync(ckpt);
+        const done = resume ? Number(tensorsOf(ckpt).header.__metadata__.epoch) : 0;
+        const left = runMs * (EPOCHS - done + 0.25) / EPOCHS;
+        // one kill in four aimed at the end: the last checkpoint, the final
+        // write and rename, the checkpoint's removal
+        const at = rand() < 0.25 ? 0.8 + 0.2 * rand() : rand();
+        const ms = i < 12 ? Math.round(20 + at * left) : null;
+        const started = Date.now();
+        const r = await trainRun([...common, '--out', out, ...(resume ? ['--resume'] : [])], ms);
+        resumed += resume;
+        if (!r.killed) {
+          assert.equal(r.code, 0, r.err);
+          // the machine's speed varies: aim the next kills by this run
+          runMs = ((Date.now() - started) * EPOCHS) / (EPOCHS - done + 0.25);
+        } else kills.push(ms);
+        // The weights file is the old one or, once a run got as far as the
+        // rename, the complete new one: never anything in between.
+        const now = fs.readFileSync(out);
+        if (!now.equals(old)) {
+          const got = tensorsOf(out);
+          assert.ok(got.data.equals(ref.data), `after a kill at ${ms} ms (seed ${seed}): the weights file is neither the old nor the finished one`);
+          if (r.killed) replacedEarly++;
+        }
+        // A checkpoint, when there is one, is whole: it parses and its
+        // tensors tile the data to the end.
+        if (fs.existsSync(ckpt)) {
+          const c = tensorsOf(ckpt);
+          assert.equal(c.data.length, Math.max(...Object.values(c.header).map((e) => e.data_offsets?.[1] ?? 0)),
+            `checkpoint after a kill at ${ms} ms (seed ${seed})`);
+        }
+        if (!r.killed) break;
+      }
+      const got = tensorsOf(out);
+      assert.ok(got.data.equals(ref.data), `round ${rounds} (seed ${seed}): killed and resumed, the same weights as the uninterrupted run`);
+      assert.equal(got.header.__metadata__.test_accuracy, ref.header.__metadata__.test_accuracy);
+      assert.ok(!fs.existsSync(ckpt), 'the checkpoint is removed once the run is complete');
+    }
+    t.diagnostic(`kill seed ${seed} (KILL_SEED=${seed} replays it); a run took ~${Math.round(runMs)} ms; ` +
+      `${rounds} rounds, killed at ${kills.join(', ')} ms; ${resumed} runs resumed from a checkpoint; ` +
+      `${replacedEarly} kills landed after the new weights were in place`);
+    assert.ok(kills.length >= 8, `8 kills landed (${kills.length})`);
+    assert.ok(resumed >= 1, 'at least one run resumed from a checkpoint');
+    // Killed writers may leave their temporary file (name.tmp.PID); nothing
+    // else appears, and nothing is ever half a weights file under its name.
+    const stray = fs.readdirSync(dir).filter((f) => f !== 'seednet.safetensors');
+    for (const f of stray) assert.match(f, /^seednet\.safetensors(\.ckpt)?\.tmp\.\d+$/, `unexpected file ${f}`);
+    if (stray.length) t.diagnostic(`temporary files left by killed writers: ${stray.join(', ')}`);
+  });
+});
