@@ -110,19 +110,17 @@ void dl_conv_forward(float *out, const float *inp, const float *w, const float *
     }
 }
 
-/* dw[o,c,i,j] += sum_{y,x} dout[o,y,x] * in[c,y+i,x+j] for one image (and
- * dbias[o] += sum_{y,x} dout[o,y,x] if dbias), as four lanes of partial sums
- * per weight. Both factors are mostly zero (the
+/* dw[o,c,i,j] += sum_{y,x} dout[o,y,x] * in[c,y+i,x+j] for one image, as
+ * four lanes of partial sums per weight. Both factors are mostly zero (the
  * canvas is mostly empty; max-pool passes a gradient to one cell in four):
  * a step where either vector is all zero adds nothing and is skipped. */
-static void conv_dw_vec(float *dw, float *dbias, const float *dout, const float *in,
+static void conv_dw_vec(float *dw, const float *dout, const float *in,
                         int C, int H, int W, int OC, int K, int OH, int OW)
 {
     const int taps = C * K * K;
-    v4 acc[CONV_TAPS][CONV_GROUP], accb[CONV_GROUP];
+    v4 acc[CONV_TAPS][CONV_GROUP];
     for (int t = 0; t < taps; t++)
         for (int o = 0; o < OC; o++) acc[t][o] = v4_splat(0.0f);
-    for (int o = 0; o < OC; o++) accb[o] = v4_splat(0.0f);
     for (int y = 0; y < OH; y++)
         for (int x = 0; x < OW; x += 4) {
             v4 d[CONV_GROUP];
@@ -132,7 +130,6 @@ static void conv_dw_vec(float *dw, float *dbias, const float *dout, const float 
                 any |= v4_nonzero(d[o]);
             }
             if (!any) continue;
-            for (int o = 0; o < OC; o++) accb[o] = v4_add(accb[o], d[o]);
             int t = 0;
             for (int c = 0; c < C; c++)
                 for (int i = 0; i < K; i++)
@@ -142,10 +139,8 @@ static void conv_dw_vec(float *dw, float *dbias, const float *dout, const float 
                         for (int o = 0; o < OC; o++) acc[t][o] = v4_madd(acc[t][o], d[o], iv);
                     }
         }
-    for (int o = 0; o < OC; o++) {
+    for (int o = 0; o < OC; o++)
         for (int t = 0; t < taps; t++) dw[(size_t)o * taps + t] += v4_sum(acc[t][o]);
-        if (dbias) dbias[o] += v4_sum(accb[o]);
-    }
 }
 
 /* from out[b,o,y,x] = bias[o] + sum w[o,c,i,j] * inp[b,c,y+i,x+j]:
@@ -162,12 +157,11 @@ void dl_conv_backward(float *dinp, float *dw, float *dbias, const float *dout,
         const float *ib = inp + (size_t)b * C * H * W;
         const float *dob = dout + (size_t)b * OC * OH * OW;
         float *dib = dinp ? dinp + (size_t)b * C * H * W : NULL;
-        int vec = dw && vector; /* dw and dbias done here, or below */
-        if (vec) conv_dw_vec(dw, dbias, dob, ib, C, H, W, OC, K, OH, OW);
-        if (!dib && (vec || (!dw && !dbias))) continue;
+        int vec = dw && vector; /* dw done here, or below */
+        if (vec) conv_dw_vec(dw, dob, ib, C, H, W, OC, K, OH, OW);
         for (int o = 0; o < OC; o++) {
             const float *db = dob + (size_t)o * OH * OW;
-            if (dbias && !vec) {
+            if (dbias) { /* in order: training reproduces the committed weights */
                 float s = 0.0f;
                 for (int p = 0; p < OH * OW; p++) s += db[p];
                 dbias[o] += s;
@@ -293,29 +287,37 @@ enum { DENSE_GROUP = 10 }; /* outputs computed together: x is read once */
  * Each sum runs in four lanes of partial sums over i, then
  * (l0 + l1) + (l2 + l3): the same order in every build. Ten outputs at a
  * time give ten independent chains of adds instead of one. */
+static inline void dense_group(float *out, const float *x, const float *wr,
+                               const float *bias, int IN, const int G)
+{
+    int IN4 = IN & ~3;
+    v4 acc[DENSE_GROUP];
+    for (int g = 0; g < G; g++) acc[g] = v4_splat(0.0f);
+    for (int i = 0; i < IN4; i += 4) {
+        v4 xv = v4_load(x + i);
+        for (int g = 0; g < G; g++)
+            acc[g] = v4_madd(acc[g], v4_load(wr + (size_t)g * IN + i), xv);
+    }
+    for (int g = 0; g < G; g++) {
+        float tail = 0.0f;
+        for (int i = IN4; i < IN; i++) tail += wr[(size_t)g * IN + i] * x[i];
+        out[g] = bias[g] + (v4_sum(acc[g]) + tail);
+    }
+}
+
 void dl_dense_forward(float *out, const float *inp, const float *w, const float *bias,
                       int B, int IN, int OUT)
 {
-    int IN4 = IN & ~3;
-    for (int b = 0; b < B; b++) {
-        const float *x = inp + (size_t)b * IN;
+    for (int b = 0; b < B; b++)
         for (int o0 = 0; o0 < OUT; o0 += DENSE_GROUP) {
             int G = OUT - o0 < DENSE_GROUP ? OUT - o0 : DENSE_GROUP;
-            const float *wr = w + (size_t)o0 * IN;
-            v4 acc[DENSE_GROUP];
-            for (int g = 0; g < G; g++) acc[g] = v4_splat(0.0f);
-            for (int i = 0; i < IN4; i += 4) {
-                v4 xv = v4_load(x + i);
-                for (int g = 0; g < G; g++)
-                    acc[g] = v4_madd(acc[g], v4_load(wr + (size_t)g * IN + i), xv);
-            }
-            for (int g = 0; g < G; g++) {
-                float tail = 0.0f;
-                for (int i = IN4; i < IN; i++) tail += wr[(size_t)g * IN + i] * x[i];
-                out[(size_t)b * OUT + o0 + g] = bias[o0 + g] + (v4_sum(acc[g]) + tail);
-            }
+            float *ob = out + (size_t)b * OUT + o0;
+            const float *x = inp + (size_t)b * IN, *wr = w + (size_t)o0 * IN;
+            if (G == DENSE_GROUP) /* a constant G keeps the sums in registers */
+                dense_group(ob, x, wr, bias + o0, IN, DENSE_GROUP);
+            else
+                dense_group(ob, x, wr, bias + o0, IN, G);
         }
-    }
 }
 
 /* from out[b,o] = bias[o] + sum_i w[o,i] * inp[b,i]:
