@@ -15,16 +15,12 @@
 // goal (150 ms) is judged by the bench.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { ROOT, WEB, CHROMIUM, CHROMIUM_ARGS, serveWeb } from './harness.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const WEB = path.join(ROOT, 'web');
 const OUT = path.join(ROOT, 'build', 'coldstart.json');
-const CHROMIUM = '/usr/bin/chromium';
 const RUNS = 7;
 const NEEDS = ['digitlens.wasm', 'seednet.safetensors', 'index.html'];
 const missing = NEEDS.filter((f) => !fs.existsSync(path.join(WEB, f)));
@@ -73,21 +69,11 @@ let server, origin, browser;
 
 before(async () => {
   if (skip) return;
-  server = spawn(process.execPath, [path.join(ROOT, 'tools', 'serve.mjs'), WEB, '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  origin = await new Promise((resolve, reject) => {
-    let out = '';
-    server.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/^(http:\/\/127\.0\.0\.1:\d+)\//m);
-      if (m) resolve(m[1]);
-    });
-    server.on('exit', (code) => reject(new Error(`serve.mjs exited (${code})`)));
-  });
+  ({ server, origin } = await serveWeb());
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
+    args: [...CHROMIUM_ARGS],
   });
 });
 

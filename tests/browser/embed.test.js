@@ -12,16 +12,12 @@
 // The host pages are made up here (page.route), not files in web/.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { WEB, CHROMIUM, CHROMIUM_ARGS, serveWeb } from './harness.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const WEB = path.join(ROOT, 'web');
-const CHROMIUM = '/usr/bin/chromium';
 const NEEDS = ['digitlens.wasm', 'digitlens-nosimd.wasm', 'seednet.safetensors', 'samples.bin',
   'digit-lens.js', 'digitlens.js'];
 const missing = NEEDS.filter((f) => !fs.existsSync(path.join(WEB, f)));
@@ -45,17 +41,7 @@ ${extra}<p>The end.</p></article></body></html>`;
 
 before(async () => {
   if (skip) return;
-  server = spawn(process.execPath, [path.join(ROOT, 'tools', 'serve.mjs'), WEB, '0'],
-    { stdio: ['ignore', 'pipe', 'inherit'] });
-  origin = await new Promise((resolve, reject) => {
-    let out = '';
-    server.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/^(http:\/\/127\.0\.0\.1:\d+)\//m);
-      if (m) resolve(m[1]);
-    });
-    server.on('exit', (code) => reject(new Error(`serve.mjs exited (${code})`)));
-  });
+  ({ server, origin } = await serveWeb());
   // The same server under another host name is another origin.
   altOrigin = origin.replace('127.0.0.1', 'localhost');
   // The host pages get the policy `make demo` serves.
@@ -66,8 +52,7 @@ before(async () => {
   context = await chromium.launchPersistentContext(tmp, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic',
+    args: [...CHROMIUM_ARGS,
       '--enable-precise-memory-info'],
     viewport: { width: 1000, height: 1400 },
   });

@@ -5,17 +5,13 @@
 // clear message. Screenshots land in build/.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { ROOT, WEB, CHROMIUM, CHROMIUM_ARGS, serveWeb } from './harness.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const WEB = path.join(ROOT, 'web');
 const BUILD = path.join(ROOT, 'build');
-const CHROMIUM = '/usr/bin/chromium';
 const NEEDS = ['digitlens.wasm', 'digitlens-nosimd.wasm', 'seednet.safetensors', 'samples.bin'];
 const missing = NEEDS.filter((f) => !fs.existsSync(path.join(WEB, f)));
 const skip = !fs.existsSync(CHROMIUM) ? `${CHROMIUM} not installed (make setup)`
@@ -43,22 +39,12 @@ let server, origin, context, tmp;
 
 before(async () => {
   if (skip) return;
-  server = spawn(process.execPath, [path.join(ROOT, 'tools', 'serve.mjs'), WEB, '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  origin = await new Promise((resolve, reject) => {
-    let out = '';
-    server.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/^(http:\/\/127\.0\.0\.1:\d+)\//m);
-      if (m) resolve(m[1]);
-    });
-    server.on('exit', (code) => reject(new Error(`serve.mjs exited (${code})`)));
-  });
+  ({ server, origin } = await serveWeb());
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'digitlens-chromium-'));
   context = await chromium.launchPersistentContext(tmp, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
+    args: [...CHROMIUM_ARGS],
     viewport: { width: 900, height: 1000 },
   });
 });
