@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { WEB, CHROMIUM, CHROMIUM_ARGS, serveWeb } from './harness.js';
+import { WEB, CHROMIUM, CHROMIUM_ARGS, serveWeb, drawOn } from './harness.js';
 
 const NEEDS = ['digitlens.wasm', 'digitlens-nosimd.wasm', 'seednet.safetensors', 'samples.bin',
   'digit-lens.js', 'digitlens.js'];
@@ -110,16 +110,7 @@ async function waitState(lens, s) {
 // so this works inside an iframe too).
 const ONE = [[[0.52, 0.14], [0.5, 0.5], [0.48, 0.86]]];
 const SEVEN = [[[0.26, 0.18], [0.74, 0.18], [0.62, 0.42], [0.46, 0.86]]];
-async function draw(page, lens, strokes) {
-  const box = await lens.locator('canvas[part=pad]').boundingBox();
-  const at = ([x, y]) => [box.x + x * box.width, box.y + y * box.height];
-  for (const s of strokes) {
-    await page.mouse.move(...at(s[0]));
-    await page.mouse.down();
-    for (let i = 1; i < s.length; i++) await page.mouse.move(...at(s[i]), { steps: 6 });
-    await page.mouse.up();
-  }
-}
+const draw = (page, lens, strokes) => drawOn(page, lens.locator('canvas[part=pad]'), strokes);
 const digitShown = (lens) => lens.locator('[part=digit]').textContent();
 
 // Global names the page's scripts added, CSP violations seen, in one frame.

@@ -25,3 +25,16 @@ export function serveWeb() {
     server.on('exit', (code) => reject(new Error(`serve.mjs exited (${code})`)));
   });
 }
+
+/** Draw with the mouse: real pointerdown/move/up over the box of `pad` (a
+ * locator); strokes are lists of [x, y] in 0..1 of the pad. */
+export async function drawOn(page, pad, strokes) {
+  const box = await pad.boundingBox();
+  const at = ([x, y]) => [box.x + x * box.width, box.y + y * box.height];
+  for (const s of strokes) {
+    await page.mouse.move(...at(s[0]));
+    await page.mouse.down();
+    for (let i = 1; i < s.length; i++) await page.mouse.move(...at(s[i]), { steps: 6 });
+    await page.mouse.up();
+  }
+}

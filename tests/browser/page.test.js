@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { ROOT, WEB, CHROMIUM, CHROMIUM_ARGS, serveWeb } from './harness.js';
+import { ROOT, WEB, CHROMIUM, CHROMIUM_ARGS, serveWeb, drawOn } from './harness.js';
 
 const BUILD = path.join(ROOT, 'build');
 const NEEDS = ['digitlens.wasm', 'digitlens-nosimd.wasm', 'seednet.safetensors', 'samples.bin'];
@@ -76,16 +76,7 @@ async function waitState(page, state) {
 }
 
 // Draw with the mouse: real pointerdown/move/up on the pad's screen box.
-async function draw(page, strokes) {
-  const box = await pad(page).boundingBox();
-  const at = ([x, y]) => [box.x + x * box.width, box.y + y * box.height];
-  for (const s of strokes) {
-    await page.mouse.move(...at(s[0]));
-    await page.mouse.down();
-    for (let i = 1; i < s.length; i++) await page.mouse.move(...at(s[i]), { steps: 6 });
-    await page.mouse.up();
-  }
-}
+const draw = (page, strokes) => drawOn(page, pad(page), strokes);
 
 // Record the `result` events of the element on the element itself.
 const recordResults = (page) => page.evaluate(() => {

@@ -4,30 +4,6 @@
 
 static uint64_t rng = 777;
 
-/* The tail of the seed network after A, written again here in double
- * precision and without the library's backward: max-pool 2x2 (first
- * maximum wins), flatten, dense. logits (10) from A (12, 24, 24). */
-static void tail(double *logits, const double *A, const dl_model *m)
-{
-    const dl_layer *fc = &m->layers[4];
-    double pooled[1728];
-    for (int k = 0; k < 12; k++)
-        for (int y = 0; y < 12; y++)
-            for (int x = 0; x < 12; x++) {
-                const double *a = A + k * 576 + (2 * y) * 24 + 2 * x;
-                double best = a[0];
-                if (a[1] > best) best = a[1];
-                if (a[24] > best) best = a[24];
-                if (a[25] > best) best = a[25];
-                pooled[k * 144 + y * 12 + x] = best;
-            }
-    for (int c = 0; c < 10; c++) {
-        double s = m->params[fc->b_off + c];
-        for (int i = 0; i < 1728; i++) s += (double)m->params[fc->w_off + c * 1728 + i] * pooled[i];
-        logits[c] = s;
-    }
-}
-
 static void setup_model(dl_model *m, dl_work *w, uint64_t seed)
 {
     assert_ok(dl_model_plan(m, dl_seednet, DL_SEEDNET_LAYERS, DL_SEEDNET_CAM_LAYER));
@@ -71,13 +47,13 @@ static void test_gradcam_matches_finite_differences(void **state)
     double lp[10], lm[10];
     for (int i = 0; i < 6912; i++) {
         double keep = A[i];
-        A[i] = keep + h; tail(lp, A, &m);
-        A[i] = keep - h; tail(lm, A, &m);
+        A[i] = keep + h; ref_seednet_tail(lp, A, &m);
+        A[i] = keep - h; ref_seednet_tail(lm, A, &m);
         A[i] = keep;
         for (int c = 0; c < 10; c++) dy[c][i] = (lp[c] - lm[c]) / (2 * h);
     }
     double logits[10];
-    tail(logits, A, &m);
+    ref_seednet_tail(logits, A, &m);
     for (int c = 0; c < 10; c++) {
         assert_close(cam.logits[c], logits[c], 1e-5, 1e-5);
         double map[576] = { 0 };

@@ -32,32 +32,10 @@ static void conv_relu(double *A, const double *x, const dl_model *m)
             }
 }
 
-/* max-pool 2x2 (first maximum wins), flatten, dense: logits from A */
-static void tail(double *logits, const double *A, const dl_model *m)
-{
-    const dl_layer *fc = &m->layers[4];
-    double pooled[1728];
-    for (int k = 0; k < K; k++)
-        for (int y = 0; y < 12; y++)
-            for (int x = 0; x < 12; x++) {
-                const double *a = A + k * Z + (2 * y) * 24 + 2 * x;
-                double best = a[0];
-                if (a[1] > best) best = a[1];
-                if (a[24] > best) best = a[24];
-                if (a[25] > best) best = a[25];
-                pooled[k * 144 + y * 12 + x] = best;
-            }
-    for (int c = 0; c < 10; c++) {
-        double s = m->params[fc->b_off + c];
-        for (int i = 0; i < 1728; i++) s += (double)m->params[fc->w_off + c * 1728 + i] * pooled[i];
-        logits[c] = s;
-    }
-}
-
 static void forward(double *logits, double *A, const double *x, const dl_model *m)
 {
     conv_relu(A, x, m);
-    tail(logits, A, m);
+    ref_seednet_tail(logits, A, m);
 }
 
 static void random_input(float *xf, double *xd)
@@ -127,8 +105,8 @@ static void test_gradient_methods(void **state)
     double lp[10], lm[10];
     for (int i = 0; i < NA; i++) {
         double keep = A[i];
-        A[i] = keep + h; tail(lp, A, &m);
-        A[i] = keep - h; tail(lm, A, &m);
+        A[i] = keep + h; ref_seednet_tail(lp, A, &m);
+        A[i] = keep - h; ref_seednet_tail(lm, A, &m);
         A[i] = keep;
         for (int c = 0; c < 10; c++) dy[c][i] = (lp[c] - lm[c]) / (2 * h);
     }
@@ -241,7 +219,7 @@ static void test_perturbation_methods(void **state)
     for (int k = 0; k < K; k++) {
         memcpy(A2, A, sizeof A2);
         for (int p = 0; p < Z; p++) A2[k * Z + p] = 0;
-        tail(abl[k], A2, &m);
+        ref_seednet_tail(abl[k], A2, &m);
     }
     assert_ok(dl_cam_method(&m, &w, xf, DL_M_ABLATIONCAM, DL_ALL_CLASSES, &cam));
     assert_int_equal(cam.undefined, 0);

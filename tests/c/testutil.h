@@ -25,4 +25,28 @@
         if (st_ != DL_OK) fail_msg("%s -> %s", #call, dl_strerror(st_));     \
     } while (0)
 
+/* The seed network after A, written again in double precision without the
+ * library's backward, as an independent reference: max-pool 2x2 (first
+ * maximum wins), flatten, dense. logits (10) from A (12, 24, 24). */
+static inline void ref_seednet_tail(double *logits, const double *A, const dl_model *m)
+{
+    const dl_layer *fc = &m->layers[4];
+    double pooled[1728];
+    for (int k = 0; k < 12; k++)
+        for (int y = 0; y < 12; y++)
+            for (int x = 0; x < 12; x++) {
+                const double *a = A + k * 576 + (2 * y) * 24 + 2 * x;
+                double best = a[0];
+                if (a[1] > best) best = a[1];
+                if (a[24] > best) best = a[24];
+                if (a[25] > best) best = a[25];
+                pooled[k * 144 + y * 12 + x] = best;
+            }
+    for (int c = 0; c < 10; c++) {
+        double s = m->params[fc->b_off + c];
+        for (int i = 0; i < 1728; i++) s += (double)m->params[fc->w_off + c * 1728 + i] * pooled[i];
+        logits[c] = s;
+    }
+}
+
 #endif
