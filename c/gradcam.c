@@ -53,21 +53,39 @@ static void alpha_pool_dense(float *alpha, const dl_model *m, int c)
     else alpha_pool_dense_k(alpha, wc, cells, K);
 }
 
+/* sum_k al[k] * a[k], in k order */
+static inline v4 weighted_sum(const v4 *al, const v4 *a, const int K)
+{
+    v4 acc = v4_splat(0.0f);
+    for (int k = 0; k < K; k++) acc = v4_madd(acc, al[k], a[k]);
+    return acc;
+}
+
 /* maps[c] = ReLU(sum_k alpha[c][k] A_k), (24, 24), for every class in the
  * mask at once: each 4-cell vector of the K maps is loaded once and feeds
  * up to ten independent sums (one class at a time would be a chain of K
- * dependent adds per vector, and ten passes over A). */
+ * dependent adds per vector, and ten passes over A).
+ * Where no ink reaches a cell's window, A_k there is the same for every such
+ * cell (ReLU of the bias), and so is each map: a vector whose K values all
+ * equal those of the top-left cell, far from any stroke, gets that cell's
+ * map values (the same sums of the same numbers) without summing again.
+ * That is about half the canvas of a digit. */
 static inline void weighted_sums_k(float maps[][DL_MAP_SIZE], const int *cls, int n,
                                    v4 al[][DL_MAX_CHANNELS], const float *A, const int K)
 {
-    v4 a[DL_MAX_CHANNELS];
+    v4 a[DL_MAX_CHANNELS], rest[DL_MAX_CHANNELS], rest_map[DL_CLASSES];
+    for (int k = 0; k < K; k++) rest[k] = v4_splat(A[(size_t)k * DL_MAP_SIZE]);
+    for (int i = 0; i < n; i++) rest_map[i] = v4_relu(weighted_sum(al[i], rest, K));
     for (int p = 0; p < DL_MAP_SIZE; p += 4) {
-        for (int k = 0; k < K; k++) a[k] = v4_load(A + (size_t)k * DL_MAP_SIZE + p);
-        for (int i = 0; i < n; i++) {
-            v4 acc = v4_splat(0.0f), zero = v4_splat(0.0f);
-            for (int k = 0; k < K; k++) acc = v4_madd(acc, al[i][k], a[k]);
-            v4_store(maps[cls[i]] + p, v4_select(v4_gt(acc, zero), acc, zero)); /* ReLU */
+        v4 same = v4_eq(rest[0], rest[0]);
+        for (int k = 0; k < K; k++) {
+            a[k] = v4_load(A + (size_t)k * DL_MAP_SIZE + p);
+            same = v4_and(same, v4_eq(a[k], rest[k]));
         }
+        if (v4_all(same))
+            for (int i = 0; i < n; i++) v4_store(maps[cls[i]] + p, rest_map[i]);
+        else
+            for (int i = 0; i < n; i++) v4_store(maps[cls[i]] + p, v4_relu(weighted_sum(al[i], a, K)));
     }
 }
 

@@ -22,93 +22,127 @@ const dl_layer_spec dl_seednet[DL_SEEDNET_LAYERS] = {
 
 /* ---- layers ------------------------------------------------------------ */
 
-/* NV vectors (4*NV outputs) of one output row, kept in registers while the
- * C*K*K weights stream past; inlined with NV constant. */
-static inline void conv_row_block(float *out, const float *in, const float *w,
-                                  float bias, int C, int H, int W, int K, const int NV)
+/* The vector path scatters: each non-zero input pixel adds its value times
+ * the K x K kernel into the outputs it reaches, all output channels at once
+ * (channels in the lanes: acc is (OH, OW, OCP), the OC channels zero-padded
+ * to OCP = 12, the seed network's count: three vectors).
+ * A digit's canvas is four-fifths zeros, and a zero pixel would add w * 0 = 0
+ * to each sum: skipping it is exact and saves most of the work, with no
+ * branch per tap. Pixels go in raster order, so each output still adds its
+ * terms in (c,i,j) order, like the plain loops below: every build (SIMD or
+ * not, native or WASM) gives the same sums. */
+enum { CONV_NV = 3, OCP = 4 * CONV_NV, CONV_TAPS = 64, CONV_ACC = 8192, CONV_PIX = 1024 };
+
+/* acc[y-i, x-j, :] += v * wT[c,i,j, :] for every tap (i,j) that lands in
+ * the output; wT holds the kernels tap-major, OCP floats per tap. */
+static inline void scatter_pixel(float *acc, const float *wT, float v, int y, int x,
+                                 int OH, int OW, int K)
 {
-    v4 acc[6];
-    for (int v = 0; v < NV; v++) acc[v] = v4_splat(bias);
-    for (int c = 0; c < C; c++)
-        for (int i = 0; i < K; i++) {
-            const float *row = in + ((size_t)c * H + i) * W;
-            for (int j = 0; j < K; j++) {
-                v4 wv = v4_splat(w[(c * K + i) * K + j]);
-                for (int v = 0; v < NV; v++)
-                    acc[v] = v4_madd(acc[v], wv, v4_load(row + j + 4 * v));
-            }
+    const v4 vv = v4_splat(v);
+    int i0 = y - OH + 1 > 0 ? y - OH + 1 : 0, i1 = y < K - 1 ? y : K - 1;
+    int j0 = x - OW + 1 > 0 ? x - OW + 1 : 0, j1 = x < K - 1 ? x : K - 1;
+    for (int i = i0; i <= i1; i++)
+        for (int j = j0; j <= j1; j++) {
+            float *o = acc + ((size_t)(y - i) * OW + (x - j)) * OCP;
+            const float *wt = wT + (size_t)(i * K + j) * OCP;
+            for (int n = 0; n < CONV_NV; n++)
+                v4_store(o + 4 * n, v4_madd(v4_load(o + 4 * n), v4_load(wt + 4 * n), vv));
         }
-    for (int v = 0; v < NV; v++) v4_store(out + 4 * v, acc[v]);
 }
 
-/* The vector path keeps CONV_GROUP output channels' accumulators in
- * registers and their weights pre-broadcast, for up to CONV_TAPS = C*K*K
- * taps; other shapes take the scalar path (same sums, slower). */
-enum { CONV_GROUP = 12, CONV_TAPS = 64 };
-
-/* Outputs (o0 .. o0+G-1, y, x .. x+3): the input is read as 4-pixel vectors,
- * each multiplied into G channels' accumulators. Most of a digit's canvas
- * is empty: an all-zero input vector is skipped, which is exact (it would
- * add w * 0 = 0 to each sum) and saves most of the work. */
-static inline void conv_block(float *out, const float *in, v4 wv[][CONV_GROUP],
-                              const float *bias, int G, int C, int H, int W,
-                              int K, int OH, int OW, int y, int x)
+/* The seed network's case, a pixel whose 5 x 5 taps all land: unrolled. */
+static inline void scatter_pixel_5x5(float *acc, const float *wT, float v, int y, int x, int OW)
 {
-    v4 acc[CONV_GROUP];
-    for (int g = 0; g < G; g++) acc[g] = v4_splat(bias[g]);
-    int t = 0;
-    for (int c = 0; c < C; c++)
-        for (int i = 0; i < K; i++)
-            for (int j = 0; j < K; j++, t++) {
-                v4 iv = v4_load(in + ((size_t)c * H + y + i) * W + x + j);
-                if (!v4_nonzero(iv)) continue;
-                for (int g = 0; g < G; g++) acc[g] = v4_madd(acc[g], wv[t][g], iv);
-            }
-    for (int g = 0; g < G; g++) v4_store(out + ((size_t)g * OH + y) * OW + x, acc[g]);
+    const v4 vv = v4_splat(v);
+    for (int i = 0; i < 5; i++)
+        for (int j = 0; j < 5; j++) {
+            float *o = acc + ((size_t)(y - i) * OW + (x - j)) * OCP;
+            const float *wt = wT + (size_t)(i * 5 + j) * OCP;
+            for (int n = 0; n < CONV_NV; n++)
+                v4_store(o + 4 * n, v4_madd(v4_load(o + 4 * n), v4_load(wt + 4 * n), vv));
+        }
+}
+
+/* One image: acc = bias, the scatter, then acc (OH*OW, OCP) transposed
+ * into out (OC, OH*OW) four by four. */
+static void conv_scatter(float *out, const float *in, const float *wT, const float *bias,
+                         int C, int H, int W, int OC, int K, float *acc)
+{
+    const int OH = H - K + 1, OW = W - K + 1, P = OH * OW;
+    v4 b[CONV_NV];
+    for (int n = 0; n < CONV_NV; n++) b[n] = v4_load(bias + 4 * n);
+    for (int p = 0; p < P; p++)
+        for (int n = 0; n < CONV_NV; n++) v4_store(acc + (size_t)p * OCP + 4 * n, b[n]);
+    int nz[CONV_PIX];
+    for (int c = 0; c < C; c++) {
+        const float *ic = in + (size_t)c * H * W;
+        const float *wc = wT + (size_t)c * K * K * OCP;
+        int n = 0;
+        for (int p = 0; p < H * W; p++) { /* the non-zero pixels, without a branch */
+            nz[n] = p;
+            n += ic[p] != 0.0f;
+        }
+        for (int q = 0; q < n; q++) {
+            int y = nz[q] / W, x = nz[q] % W;
+            if (K == 5 && y >= 4 && y < OH && x >= 4 && x < OW)
+                scatter_pixel_5x5(acc, wc, ic[nz[q]], y, x, OW);
+            else
+                scatter_pixel(acc, wc, ic[nz[q]], y, x, OH, OW, K);
+        }
+    }
+    int p = 0;
+    for (; p + 4 <= P; p += 4)
+        for (int n = 0; n < CONV_NV; n++) {
+            const float *a = acc + (size_t)p * OCP + 4 * n;
+            v4 r0 = v4_load(a), r1 = v4_load(a + OCP), r2 = v4_load(a + 2 * OCP),
+               r3 = v4_load(a + 3 * OCP);
+            v4_transpose(r0, r1, r2, r3);
+            v4 r[4] = { r0, r1, r2, r3 };
+            for (int l = 0; l < 4 && 4 * n + l < OC; l++)
+                v4_store(out + (size_t)(4 * n + l) * P + p, r[l]);
+        }
+    for (; p < P; p++)
+        for (int g = 0; g < OC; g++) out[(size_t)g * P + p] = acc[(size_t)p * OCP + g];
 }
 
 /* out[b,o,y,x] = bias[o] + sum_{c,i,j} w[o,c,i,j] * inp[b,c,y+i,x+j]
- * inp (B,C,H,W), w (OC,C,K,K), bias (OC), out (B,OC,H-K+1,W-K+1)
- * Every output adds its terms in (c,i,j) order on either path, so every
- * build (SIMD or not, native or WASM) gives the same sums. */
+ * inp (B,C,H,W), w (OC,C,K,K), bias (OC), out (B,OC,H-K+1,W-K+1) */
 void dl_conv_forward(float *out, const float *inp, const float *w, const float *bias,
                      int B, int C, int H, int W, int OC, int K)
 {
     int OH = H - K + 1, OW = W - K + 1, taps = C * K * K;
-    int vector = taps <= CONV_TAPS && OW % 4 == 0;
-    v4 wv[CONV_TAPS][CONV_GROUP];
-    for (int o0 = 0; o0 < OC; o0 += CONV_GROUP) {
-        int G = OC - o0 < CONV_GROUP ? OC - o0 : CONV_GROUP;
-        if (vector)
-            for (int t = 0; t < taps; t++)
-                for (int g = 0; g < G; g++) wv[t][g] = v4_splat(w[(size_t)(o0 + g) * taps + t]);
+    if (OC <= OCP && taps <= CONV_TAPS && (size_t)OH * OW * OCP <= CONV_ACC && H * W <= CONV_PIX) {
+        float wT[CONV_TAPS * OCP], bp[OCP] = { 0 }, acc[CONV_ACC];
+        for (int t = 0; t < taps; t++) /* (OC, taps) -> (taps, OCP), zero-padded */
+            for (int g = 0; g < OCP; g++) wT[t * OCP + g] = g < OC ? w[(size_t)g * taps + t] : 0.0f;
+        memcpy(bp, bias, (size_t)OC * sizeof(float));
         for (int b = 0; b < B; b++) {
             const float *ib = inp + (size_t)b * C * H * W;
-            float *ob = out + ((size_t)b * OC + o0) * OH * OW;
-            for (int y = 0; y < OH; y++) {
-                if (vector) {
-                    for (int x = 0; x < OW; x += 4)
-                        if (G == CONV_GROUP) /* a constant G lets the loops unroll */
-                            conv_block(ob, ib, wv, bias + o0, CONV_GROUP, C, H, W, K, OH, OW, y, x);
-                        else
-                            conv_block(ob, ib, wv, bias + o0, G, C, H, W, K, OH, OW, y, x);
-                    continue;
-                }
-                for (int x = 0; x < OW; x++)
-                    for (int g = 0; g < G; g++) {
-                        const float *wo = w + (size_t)(o0 + g) * taps;
-                        float s = bias[o0 + g];
-                        for (int c = 0; c < C; c++)
-                            for (int i = 0; i < K; i++)
-                                for (int j = 0; j < K; j++)
-                                    s += wo[(c * K + i) * K + j] *
-                                         ib[((size_t)c * H + y + i) * W + x + j];
-                        ob[((size_t)g * OH + y) * OW + x] = s;
-                    }
-            }
+            float *ob = out + (size_t)b * OC * OH * OW;
+            conv_scatter(ob, ib, wT, bp, C, H, W, OC, K, acc);
         }
+        return;
+    }
+    for (int b = 0; b < B; b++) {
+        const float *ib = inp + (size_t)b * C * H * W;
+        float *ob = out + (size_t)b * OC * OH * OW;
+        for (int o = 0; o < OC; o++)
+            for (int y = 0; y < OH; y++)
+                for (int x = 0; x < OW; x++) {
+                    const float *wo = w + (size_t)o * taps;
+                    float s = bias[o];
+                    for (int c = 0; c < C; c++)
+                        for (int i = 0; i < K; i++)
+                            for (int j = 0; j < K; j++)
+                                s += wo[(c * K + i) * K + j] * ib[((size_t)c * H + y + i) * W + x + j];
+                    ob[((size_t)o * OH + y) * OW + x] = s;
+                }
     }
 }
+
+/* The backward's vector path keeps CONV_GROUP output channels' partial
+ * sums for up to CONV_TAPS taps in registers. */
+enum { CONV_GROUP = 12 };
 
 /* dw[o,c,i,j] += sum_{y,x} dout[o,y,x] * in[c,y+i,x+j] for one image, as
  * four lanes of partial sums per weight. Both factors are mostly zero (the

@@ -18,10 +18,20 @@ typedef v128_t v4;
 #define v4_lane(a, i)  wasm_f32x4_extract_lane((a), (i))
 #define v4_nonzero(a)  wasm_v128_any_true(a)
 #define v4_gt(a, b)    wasm_f32x4_gt((a), (b))
+#define v4_eq(a, b)    wasm_f32x4_eq((a), (b))
+#define v4_and(a, b)   wasm_v128_and((a), (b))
+#define v4_all(m)      wasm_i32x4_all_true(m)
+#define v4_relu(a)     wasm_f32x4_pmax(wasm_f32x4_splat(0.0f), (a))
 #define v4_select(m, a, b) wasm_v128_bitselect((a), (b), (m))
 #define v4_even(a, b)  wasm_i32x4_shuffle((a), (b), 0, 2, 4, 6)
 #define v4_odd(a, b)   wasm_i32x4_shuffle((a), (b), 1, 3, 5, 7)
 #define v4_store_int(p, a) wasm_v128_store((p), wasm_i32x4_trunc_sat_f32x4(a))
+#define v4_transpose(r0, r1, r2, r3) do { \
+        v4 t0_ = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5), t1_ = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7); \
+        v4 t2_ = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5), t3_ = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7); \
+        r0 = wasm_i32x4_shuffle(t0_, t2_, 0, 1, 4, 5); r1 = wasm_i32x4_shuffle(t0_, t2_, 2, 3, 6, 7); \
+        r2 = wasm_i32x4_shuffle(t1_, t3_, 0, 1, 4, 5); r3 = wasm_i32x4_shuffle(t1_, t3_, 2, 3, 6, 7); \
+    } while (0)
 #define DL_SIMD "wasm-simd128"
 
 #elif defined(__SSE2__)
@@ -37,10 +47,15 @@ static inline float v4_lane_(v4 a, int i) { float f[4]; _mm_storeu_ps(f, a); ret
 #define v4_nonzero(a)  (_mm_movemask_epi8(_mm_cmpeq_epi32(_mm_castps_si128(a), \
                                                         _mm_setzero_si128())) != 0xFFFF)
 #define v4_gt(a, b)    _mm_cmpgt_ps((a), (b))
+#define v4_eq(a, b)    _mm_cmpeq_ps((a), (b))
+#define v4_and(a, b)   _mm_and_ps((a), (b))
+#define v4_all(m)      (_mm_movemask_ps(m) == 0xF)
+#define v4_relu(a)     _mm_max_ps((a), _mm_setzero_ps())
 #define v4_select(m, a, b) _mm_or_ps(_mm_and_ps((m), (a)), _mm_andnot_ps((m), (b)))
 #define v4_even(a, b)  _mm_shuffle_ps((a), (b), _MM_SHUFFLE(2, 0, 2, 0))
 #define v4_odd(a, b)   _mm_shuffle_ps((a), (b), _MM_SHUFFLE(3, 1, 3, 1))
 #define v4_store_int(p, a) _mm_storeu_si128((__m128i *)(void *)(p), _mm_cvttps_epi32(a))
+#define v4_transpose(r0, r1, r2, r3) _MM_TRANSPOSE4_PS(r0, r1, r2, r3)
 #define DL_SIMD "sse2"
 
 #else
@@ -62,19 +77,38 @@ static inline v4 v4_gt(v4 a, v4 b)
 { for (int i = 0; i < 4; i++) a.f[i] = a.f[i] > b.f[i] ? 1.0f : 0.0f; return a; }
 static inline v4 v4_select(v4 m, v4 a, v4 b)
 { for (int i = 0; i < 4; i++) a.f[i] = m.f[i] != 0.0f ? a.f[i] : b.f[i]; return a; }
+static inline v4 v4_eq(v4 a, v4 b)
+{ for (int i = 0; i < 4; i++) a.f[i] = a.f[i] == b.f[i] ? 1.0f : 0.0f; return a; }
+static inline v4 v4_and(v4 a, v4 b)
+{ for (int i = 0; i < 4; i++) a.f[i] = a.f[i] != 0.0f && b.f[i] != 0.0f ? 1.0f : 0.0f; return a; }
+static inline int v4_all(v4 m)
+{ return m.f[0] != 0.0f && m.f[1] != 0.0f && m.f[2] != 0.0f && m.f[3] != 0.0f; }
+static inline v4 v4_relu(v4 a)
+{ for (int i = 0; i < 4; i++) a.f[i] = a.f[i] > 0.0f ? a.f[i] : 0.0f; return a; }
 static inline v4 v4_even(v4 a, v4 b)
 { v4 r = { { a.f[0], a.f[2], b.f[0], b.f[2] } }; return r; }
 static inline v4 v4_odd(v4 a, v4 b)
 { v4 r = { { a.f[1], a.f[3], b.f[1], b.f[3] } }; return r; }
 static inline void v4_store_int(int32_t *p, v4 a)
 { for (int i = 0; i < 4; i++) p[i] = (int32_t)a.f[i]; }
+static inline void v4_transpose_(v4 *r0, v4 *r1, v4 *r2, v4 *r3)
+{
+    v4 *r[4] = { r0, r1, r2, r3 }, t[4] = { *r0, *r1, *r2, *r3 };
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) r[i]->f[j] = t[j].f[i];
+}
+#define v4_transpose(r0, r1, r2, r3) v4_transpose_(&(r0), &(r1), &(r2), &(r3))
 #define DL_SIMD "scalar"
 #endif
 
 /* v4_nonzero(a): some bit of a is set (so -0.0 counts as non-zero)
- * v4_gt(a, b): lane mask a > b;  v4_select(m, a, b): m ? a : b per lane
+ * v4_gt(a, b), v4_eq(a, b): lane masks a > b, a == b;  v4_and(m, n): both
+ * v4_all(m): every lane of mask m is set;  v4_select(m, a, b): m ? a : b per lane
+ * v4_relu(a): a > 0 ? a : +0 per lane (NaN gives 0)
  * v4_even(a, b), v4_odd(a, b): lanes 0,2 / 1,3 of a then of b (deinterleave)
- * v4_store_int(p, a): the lanes, whole numbers below 2^24, as int32 */
+ * v4_store_int(p, a): the lanes, whole numbers below 2^24, as int32
+ * v4_transpose(r0, r1, r2, r3): the four vectors as the rows of a 4 x 4
+ *   matrix, transposed in place (lane j of r_i <-> lane i of r_j) */
 
 /* acc + a * b, rounded twice, like the scalar `acc += a * b` */
 static inline v4 v4_madd(v4 acc, v4 a, v4 b) { return v4_add(acc, v4_mul(a, b)); }

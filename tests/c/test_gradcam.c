@@ -112,6 +112,41 @@ static void test_gradcam_ties_and_zero_activations(void **state)
     dl_model_free(&m);
 }
 
+/* A digit-like input: ink in the middle, a blank margin where every A_k is
+ * ReLU(bias_k), some of them positive. dl_gradcam fills the blank cells with
+ * one constant per class instead of summing there; every cell must still be
+ * ReLU(sum_k alpha_k^c A_k) of the A it computed. */
+static void test_gradcam_blank_margin(void **state)
+{
+    (void)state;
+    dl_model m;
+    dl_work w;
+    setup_model(&m, &w, 13);
+    for (int k = 0; k < 12; k++) m.params[m.layers[0].b_off + k] = (k % 3 == 0 ? -0.5f : 0.4f) + 0.05f * k;
+    float x[DL_IN_SIZE] = { 0 };
+    for (int r = 8; r < 20; r++)
+        for (int c = 7; c < 21; c++) x[r * 28 + c] = dl_rand_uniform(&rng);
+    static dl_cam cam;
+    assert_ok(dl_gradcam(&m, &w, x, DL_ALL_CLASSES, &cam));
+    const float *A = dl_layer_out(&m, &w, 1);
+    int blank = 0, lit_blank = 0;
+    for (int c = 0; c < 10; c++)
+        for (int p = 0; p < 576; p++) {
+            double s = 0;
+            for (int k = 0; k < 12; k++) s += (double)cam.alpha[c][k] * A[k * 576 + p];
+            assert_close(cam.maps[c][p], s > 0 ? s : 0, 1e-6, 1e-5);
+            int y = p / 24, x0 = p % 24;
+            if (y + 4 < 8 || y >= 20 || x0 + 4 < 7 || x0 >= 21) { /* no ink in its window */
+                blank++;
+                lit_blank += cam.maps[c][p] > 0;
+            }
+        }
+    assert_true(blank > 2000);   /* most of the margin */
+    assert_true(lit_blank > 500); /* and the constant there is not just zero */
+    dl_work_free(&w);
+    dl_model_free(&m);
+}
+
 static void test_gradcam_one_class_equals_all(void **state)
 {
     (void)state;
@@ -245,6 +280,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gradcam_matches_finite_differences),
         cmocka_unit_test(test_gradcam_ties_and_zero_activations),
+        cmocka_unit_test(test_gradcam_blank_margin),
         cmocka_unit_test(test_gradcam_one_class_equals_all),
         cmocka_unit_test(test_placement_hot_cell),
         cmocka_unit_test(test_normalize),

@@ -66,43 +66,57 @@ static void test_conv_gradient(void **state)
     assert_close(one_out, 6.5, 0, 0);
 }
 
-/* Both paths (4-wide vectors with zero skipping; scalar when the output width
- * is not a multiple of 4) against plain double-precision loops, on an input
- * that is half zeros as a digit's canvas is. */
+/* Every path against plain double-precision loops, on inputs that are half
+ * zeros as a digit's canvas is: the scatter (channels padded to 12 lanes:
+ * 5 here; the seed network's 12 with K = 5, where a pixel away from the
+ * border takes the unrolled 5 x 5 code) and the scalar loops (13 channels,
+ * more than the scatter's lanes). The backward's vector path needs an output
+ * width that is a multiple of 4 (the first two shapes: OW 4, then 5). */
 static void test_conv_paths_match_plain_loops(void **state)
 {
     (void)state;
-    enum { B = 2, C = 2, H = 9, OC = 5, K = 3 };
-    for (int W = 6; W <= 7; W++) { /* OW = 4 (vector path), 5 (scalar) */
-        int OH = H - K + 1, OW = W - K + 1;
+    static const struct { int B, C, H, W, OC, K; } shapes[] = {
+        { 2, 2, 9, 6, 5, 3 }, { 2, 2, 9, 7, 5, 3 }, { 2, 1, 14, 13, 12, 5 }, { 1, 2, 8, 7, 13, 3 },
+    };
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int B = shapes[s].B, C = shapes[s].C, H = shapes[s].H, W = shapes[s].W,
+                  OC = shapes[s].OC, K = shapes[s].K, OH = H - K + 1, OW = W - K + 1;
         int nin = B * C * H * W, nw = OC * C * K * K, nout = B * OC * OH * OW;
-        float x[B * C * H * 9], w[OC * C * K * K], b[OC], y[B * OC * 7 * 7], R[B * OC * 7 * 7];
-        float dx[B * C * H * 9] = { 0 }, dw[OC * C * K * K] = { 0 }, db[OC] = { 0 };
+        float *x = calloc((size_t)nin, sizeof *x), *w = calloc((size_t)nw, sizeof *w),
+              *b = calloc((size_t)OC, sizeof *b), *y = calloc((size_t)nout, sizeof *y),
+              *R = calloc((size_t)nout, sizeof *R), *dx = calloc((size_t)nin, sizeof *dx),
+              *dw = calloc((size_t)nw, sizeof *dw), *db = calloc((size_t)OC, sizeof *db);
+        double *ex = calloc((size_t)nin, sizeof *ex), *ew = calloc((size_t)nw, sizeof *ew),
+               *eb = calloc((size_t)OC, sizeof *eb);
+        assert_non_null(x); assert_non_null(w); assert_non_null(b); assert_non_null(y);
+        assert_non_null(R); assert_non_null(dx); assert_non_null(dw); assert_non_null(db);
+        assert_non_null(ex); assert_non_null(ew); assert_non_null(eb);
         fill(x, nin, -1, 1); fill(w, nw, -1, 1); fill(b, OC, -1, 1); fill(R, nout, -1, 1);
         for (int i = 0; i < nin; i++) if (dl_rand_u64(&rng) & 1) x[i] = 0;
         dl_conv_forward(y, x, w, b, B, C, H, W, OC, K);
         dl_conv_backward(dx, dw, db, R, x, w, B, C, H, W, OC, K);
-        double ex[B * C * H * 9] = { 0 }, ew[OC * C * K * K] = { 0 }, eb[OC] = { 0 };
         for (int n = 0; n < B; n++)
             for (int o = 0; o < OC; o++)
                 for (int r = 0; r < OH; r++)
                     for (int c = 0; c < OW; c++) {
-                        double s = b[o], g = R[((n * OC + o) * OH + r) * OW + c];
+                        double sum = b[o], g = R[((n * OC + o) * OH + r) * OW + c];
                         eb[o] += g;
                         for (int ch = 0; ch < C; ch++)
                             for (int i = 0; i < K; i++)
                                 for (int j = 0; j < K; j++) {
                                     int xi = ((n * C + ch) * H + r + i) * W + c + j;
                                     int wi = ((o * C + ch) * K + i) * K + j;
-                                    s += (double)w[wi] * x[xi];
+                                    sum += (double)w[wi] * x[xi];
                                     ew[wi] += g * x[xi];
                                     ex[xi] += g * w[wi];
                                 }
-                        assert_close(y[((n * OC + o) * OH + r) * OW + c], s, 1e-5, 1e-5);
+                        assert_close(y[((n * OC + o) * OH + r) * OW + c], sum, 1e-5, 1e-5);
                     }
         for (int i = 0; i < nin; i++) assert_close(dx[i], ex[i], 1e-5, 1e-5);
         for (int i = 0; i < nw; i++) assert_close(dw[i], ew[i], 1e-5, 1e-5);
         for (int i = 0; i < OC; i++) assert_close(db[i], eb[i], 1e-5, 1e-5);
+        free(x); free(w); free(b); free(y); free(R); free(dx); free(dw); free(db);
+        free(ex); free(ew); free(eb);
     }
 }
 
