@@ -88,8 +88,7 @@ static void forward_from(const dl_model *m, dl_work *w, int first)
             break;
         case DL_RELU: dl_relu_forward(out, in, L->out_size); break;
         case DL_MAXPOOL:
-            dl_maxpool_forward(out, w->argmax + L->idx_off * w->cap, in, 1, L->in_c,
-                               L->in_h, L->in_w, L->spec.size);
+            dl_maxpool_forward(out, in, 1, L->in_c, L->in_h, L->in_w, L->spec.size);
             break;
         case DL_DENSE:
             dl_dense_forward(out, in, p + L->w_off, p + L->b_off, 1, (int)L->in_size,
@@ -125,8 +124,7 @@ static void guided_backward(const dl_model *m, dl_work *w, int c)
                 din[j] += out[j] > 0.0f && dout[j] > 0.0f ? dout[j] : 0.0f;
             break;
         case DL_MAXPOOL:
-            dl_maxpool_backward(din, dout, w->argmax + L->idx_off * w->cap, 1, L->in_c,
-                                L->in_h, L->in_w, L->spec.size);
+            dl_maxpool_backward(din, dout, in, out, 1, L->in_c, L->in_h, L->in_w, L->spec.size);
             break;
         case DL_DENSE:
             dl_dense_backward(din, NULL, NULL, dout, in, p + L->w_off, 1, (int)L->in_size,

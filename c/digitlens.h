@@ -111,7 +111,6 @@ typedef struct {
     size_t w_off, n_w;         /* weight: params[w_off .. w_off+n_w) */
     size_t b_off, n_b;         /* bias */
     size_t act_off;            /* output: w->acts + act_off*cap, (cap, out_size) */
-    size_t idx_off;            /* MAXPOOL argmax: w->argmax + idx_off*cap */
 } dl_layer;
 
 typedef struct {
@@ -120,7 +119,6 @@ typedef struct {
     int cam_layer;      /* index of the layer whose output A Grad-CAM reads */
     size_t n_params;    /* floats in params (and in a gradient buffer) */
     size_t n_acts;      /* activation floats per image, input included */
-    size_t n_idx;       /* argmax ints per image */
     float *params;      /* (n_params) weights and biases, layer by layer; caller's */
     char tensor_names[DL_MAX_TENSORS][48]; /* "conv.weight", ... */
 } dl_model;
@@ -140,7 +138,6 @@ typedef struct {
     int cap;
     float *acts;     /* (n_acts * cap): input (cap,784), then per layer (cap, out_size) */
     float *dacts;    /* (n_acts * cap): gradients, same layout */
-    int32_t *argmax; /* (n_idx * cap) */
 } dl_work;
 
 int dl_work_alloc(dl_work *w, const dl_model *m, int cap); /* [native] */
@@ -175,9 +172,8 @@ void dl_conv_backward(float *dinp, float *dw, float *db, const float *dout,
                       int B, int C, int H, int W, int OC, int K);
 void dl_relu_forward(float *out, const float *inp, size_t n);
 void dl_relu_backward(float *dinp, const float *dout, const float *out, size_t n);
-void dl_maxpool_forward(float *out, int32_t *argmax, const float *inp,
-                        int B, int C, int H, int W, int P);
-void dl_maxpool_backward(float *dinp, const float *dout, const int32_t *argmax,
+void dl_maxpool_forward(float *out, const float *inp, int B, int C, int H, int W, int P);
+void dl_maxpool_backward(float *dinp, const float *dout, const float *inp, const float *out,
                          int B, int C, int H, int W, int P);
 void dl_dense_forward(float *out, const float *inp, const float *w, const float *b,
                       int B, int IN, int OUT);

@@ -236,81 +236,76 @@ void dl_relu_backward(float *dinp, const float *dout, const float *out, size_t n
 }
 
 /* 2x2 windows of one pair of rows, four at a time: a b / c d for windows
- * x .. x+3, compared with strict > in row-major order so the first maximum
- * wins. The winner's index in the plane rides along as a float (exact:
- * below 2^24): row0 + 2x, plus 1 for b, W for c, W + 1 for d. */
-static void maxpool2_rows(float *op, int32_t *ap, const float *r0, int W, int OW,
-                          int32_t row0)
+ * x .. x+3, in row-major order, each kept unless the next is strictly
+ * greater (the rule the backward's "first cell equal to the max" follows). */
+static void maxpool2_rows(float *op, const float *r0, int W, int OW)
 {
     const float *r1 = r0 + W;
-    static const float lane2[4] = { 0, 2, 4, 6 }; /* lane l: window x + l starts at 2x + 2l */
-    const v4 one = v4_splat(1.0f), w0 = v4_splat((float)W), w1 = v4_splat((float)W + 1.0f);
-    const v4 offs = v4_load(lane2);
     int x = 0;
     for (; x + 4 <= OW; x += 4) {
         v4 a0 = v4_load(r0 + 2 * x), a1 = v4_load(r0 + 2 * x + 4);
         v4 c0 = v4_load(r1 + 2 * x), c1 = v4_load(r1 + 2 * x + 4);
-        v4 m = v4_even(a0, a1), k = v4_splat(0.0f), gt;
-        v4 b = v4_odd(a0, a1), c = v4_even(c0, c1), d = v4_odd(c0, c1);
-        gt = v4_gt(b, m); m = v4_select(gt, b, m); k = v4_select(gt, one, k);
-        gt = v4_gt(c, m); m = v4_select(gt, c, m); k = v4_select(gt, w0, k);
-        gt = v4_gt(d, m); m = v4_select(gt, d, m); k = v4_select(gt, w1, k);
-        v4 first = v4_add(v4_splat((float)(row0 + 2 * x)), offs);
-        v4_store(op + x, m);
-        v4_store_int(ap + x, v4_add(first, k));
+        v4 m = v4_max(v4_even(a0, a1), v4_odd(a0, a1));
+        m = v4_max(m, v4_even(c0, c1));
+        v4_store(op + x, v4_max(m, v4_odd(c0, c1)));
     }
     for (; x < OW; x++) {
-        int k = 2 * x;
-        float mv = r0[k];
-        int win = k;
-        if (r0[k + 1] > mv) { mv = r0[k + 1]; win = k + 1; }
-        if (r1[k] > mv) { mv = r1[k]; win = k + W; }
-        if (r1[k + 1] > mv) { mv = r1[k + 1]; win = k + W + 1; }
-        op[x] = mv;
-        ap[x] = row0 + win;
+        float m = r0[2 * x];
+        if (r0[2 * x + 1] > m) m = r0[2 * x + 1];
+        if (r1[2 * x] > m) m = r1[2 * x];
+        if (r1[2 * x + 1] > m) m = r1[2 * x + 1];
+        op[x] = m;
     }
 }
 
-/* out[b,c,y,x] = max over the PxP window at (P*y, P*x); argmax keeps the
- * index, within its (H,W) plane, of the FIRST maximum in row-major window
- * order (PyTorch's rule). After a ReLU a window of four zeros is common: this choice decides
- * which zero gets the gradient.
- * inp (B,C,H,W), out/argmax (B,C,H/P,W/P) */
-void dl_maxpool_forward(float *out, int32_t *argmax, const float *inp,
-                        int B, int C, int H, int W, int P)
+/* out[b,c,y,x] = max over the PxP window at (P*y, P*x)
+ * inp (B,C,H,W), out (B,C,H/P,W/P) */
+void dl_maxpool_forward(float *out, const float *inp, int B, int C, int H, int W, int P)
 {
     int OH = H / P, OW = W / P;
     for (int bc = 0; bc < B * C; bc++) {
         const float *ip = inp + (size_t)bc * H * W;
         float *op = out + (size_t)bc * OH * OW;
-        int32_t *ap = argmax + (size_t)bc * OH * OW;
         for (int y = 0; y < OH; y++) {
             if (P == 2) {
-                maxpool2_rows(op + y * OW, ap + y * OW, ip + 2 * y * W, W, OW, 2 * y * W);
+                maxpool2_rows(op + y * OW, ip + 2 * y * W, W, OW);
                 continue;
             }
             for (int x = 0; x < OW; x++) {
-                int best = (P * y) * W + P * x;
+                float m = ip[(P * y) * W + P * x];
                 for (int i = 0; i < P; i++)
                     for (int j = 0; j < P; j++) {
-                        int k = (P * y + i) * W + P * x + j;
-                        if (ip[k] > ip[best]) best = k;
+                        float v = ip[(P * y + i) * W + P * x + j];
+                        if (v > m) m = v;
                     }
-                op[y * OW + x] = ip[best];
-                ap[y * OW + x] = best;
+                op[y * OW + x] = m;
             }
         }
     }
 }
 
-/* from out = inp[argmax]: dinp[argmax] += dout, plane by plane */
-void dl_maxpool_backward(float *dinp, const float *dout, const int32_t *argmax,
+/* from out = max of the window: the window's gradient goes to ONE cell, the
+ * first in row-major order that equals the max (PyTorch's rule). After a
+ * ReLU a window of four zeros is common: this choice decides which zero gets
+ * the gradient. (A NaN window matches no cell: its first cell gets it.)
+ * The winner is found again here rather than stored by the forward, which
+ * every drawing runs and few follow with a backward. */
+void dl_maxpool_backward(float *dinp, const float *dout, const float *inp, const float *out,
                          int B, int C, int H, int W, int P)
 {
-    size_t n = (size_t)(H / P) * (W / P);
+    int OH = H / P, OW = W / P;
     for (int bc = 0; bc < B * C; bc++) {
+        const float *ip = inp + (size_t)bc * H * W;
         float *d = dinp + (size_t)bc * H * W;
-        for (size_t i = 0; i < n; i++) d[argmax[bc * n + i]] += dout[bc * n + i];
+        const float *op = out + (size_t)bc * OH * OW, *dop = dout + (size_t)bc * OH * OW;
+        for (int y = 0; y < OH; y++)
+            for (int x = 0; x < OW; x++) {
+                int first = (P * y) * W + P * x, win = -1;
+                for (int i = 0; i < P && win < 0; i++)
+                    for (int j = 0; j < P && win < 0; j++)
+                        if (ip[first + i * W + j] == op[y * OW + x]) win = first + i * W + j;
+                d[win < 0 ? first : win] += dop[y * OW + x];
+            }
     }
 }
 
@@ -430,7 +425,7 @@ int dl_model_plan(dl_model *m, const dl_layer_spec *spec, int n_layers, int cam_
         return DL_ERR_ARG;
     memset(m, 0, sizeof *m);
     int c = DL_IN_C, h = DL_IN_H, w = DL_IN_W;
-    size_t np = 0, na = DL_IN_SIZE, ni = 0;
+    size_t np = 0, na = DL_IN_SIZE;
     int nt = 0;
     for (int i = 0; i < n_layers; i++) {
         dl_layer *L = &m->layers[i];
@@ -448,8 +443,6 @@ int dl_model_plan(dl_model *m, const dl_layer_spec *spec, int n_layers, int cam_
             if (spec[i].size < 1 || spec[i].size > h || spec[i].size > w)
                 return DL_ERR_ARG;
             h /= spec[i].size; w /= spec[i].size;
-            L->idx_off = ni;
-            ni += (size_t)c * h * w;
             break;
         case DL_DENSE:
             if (spec[i].size < 1) return DL_ERR_ARG;
@@ -493,7 +486,6 @@ int dl_model_plan(dl_model *m, const dl_layer_spec *spec, int n_layers, int cam_
     m->cam_layer = cam_layer;
     m->n_params = np;
     m->n_acts = na;
-    m->n_idx = ni;
     m->params = NULL;
     return DL_OK;
 }
@@ -562,8 +554,7 @@ int dl_work_alloc(dl_work *w, const dl_model *m, int cap)
     w->cap = cap;
     w->acts = calloc(m->n_acts * cap, sizeof(float));
     w->dacts = calloc(m->n_acts * cap, sizeof(float));
-    w->argmax = calloc(m->n_idx * cap + 1, sizeof(int32_t));
-    if (!w->acts || !w->dacts || !w->argmax) {
+    if (!w->acts || !w->dacts) {
         dl_work_free(w);
         return DL_ERR_NOMEM;
     }
@@ -574,7 +565,6 @@ void dl_work_free(dl_work *w)
 {
     free(w->acts);
     free(w->dacts);
-    free(w->argmax);
     memset(w, 0, sizeof *w);
 }
 #endif
@@ -612,8 +602,7 @@ int dl_forward(const dl_model *m, dl_work *w, const float *x, int B)
             dl_relu_forward(out, in, (size_t)B * L->out_size);
             break;
         case DL_MAXPOOL:
-            dl_maxpool_forward(out, w->argmax + L->idx_off * w->cap, in, B,
-                               L->in_c, L->in_h, L->in_w, L->spec.size);
+            dl_maxpool_forward(out, in, B, L->in_c, L->in_h, L->in_w, L->spec.size);
             break;
         case DL_DENSE:
             dl_dense_forward(out, in, p + L->w_off, p + L->b_off, B,
@@ -659,8 +648,8 @@ int dl_backward(const dl_model *m, dl_work *w, const float *dlogits, int B,
             break;
         case DL_MAXPOOL:
             if (din)
-                dl_maxpool_backward(din, dout, w->argmax + L->idx_off * w->cap, B,
-                                    L->in_c, L->in_h, L->in_w, L->spec.size);
+                dl_maxpool_backward(din, dout, in, out, B, L->in_c, L->in_h, L->in_w,
+                                    L->spec.size);
             break;
         case DL_DENSE:
             dl_dense_backward(din, dw, db, dout, in, p + L->w_off, B,

@@ -72,7 +72,6 @@ enum {
     DL_WASM_WEIGHTS_CAP = 256 * 1024,  /* bytes of a safetensors file */
     DL_WASM_MAX_PARAMS = 64 * 1024,    /* floats of weights and biases */
     DL_WASM_MAX_ACTS = 32 * 1024,      /* activation floats for one image */
-    DL_WASM_MAX_IDX = 8 * 1024,        /* max-pool argmax ints for one image */
     DL_WASM_IMAGE_SIDE = 1024,         /* preprocess input, each side */
     DL_WASM_HEAT_SIDE = 512,           /* heat output, each side */
     DL_HEAT_SHARED = 1,
@@ -86,7 +85,6 @@ static uint8_t weights_buf[DL_WASM_WEIGHTS_CAP];
 static float params[DL_WASM_MAX_PARAMS];     /* the live model */
 static float staging[DL_WASM_MAX_PARAMS];    /* a load lands here first */
 static float acts[DL_WASM_MAX_ACTS], dacts[DL_WASM_MAX_ACTS];
-static int32_t argmax_buf[DL_WASM_MAX_IDX];
 static float input[DL_IN_SIZE];              /* (1, 1, 28, 28) */
 static uint8_t image[DL_WASM_IMAGE_SIDE * DL_WASM_IMAGE_SIDE * 4];
 static uint8_t gray[DL_WASM_IMAGE_SIDE * DL_WASM_IMAGE_SIDE];
@@ -128,14 +126,12 @@ static int plan(void)
     if (planned) return DL_OK;
     int st = dl_model_plan(&model, dl_seednet, DL_SEEDNET_LAYERS, DL_SEEDNET_CAM_LAYER);
     if (st) return fail(st, "model", NULL);
-    if (model.n_params > DL_WASM_MAX_PARAMS || model.n_acts > DL_WASM_MAX_ACTS ||
-        model.n_idx > DL_WASM_MAX_IDX)
+    if (model.n_params > DL_WASM_MAX_PARAMS || model.n_acts > DL_WASM_MAX_ACTS)
         return fail(DL_ERR_NOMEM, "model", "larger than the static WASM buffers");
     model.params = params;
     work.cap = 1;
     work.acts = acts;
     work.dacts = dacts;
-    work.argmax = argmax_buf;
     planned = 1;
     return DL_OK;
 }
