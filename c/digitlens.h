@@ -120,6 +120,7 @@ typedef struct {
     size_t n_params;    /* floats in params (and in a gradient buffer) */
     size_t n_acts;      /* activation floats per image, input included */
     float *params;      /* (n_params) weights and biases, layer by layer; caller's */
+    const float *gradcam_alpha; /* (10, K) or NULL: see dl_gradcam_prepare */
     char tensor_names[DL_MAX_TENSORS][48]; /* "conv.weight", ... */
 } dl_model;
 
@@ -225,6 +226,13 @@ typedef struct {
 /* w must hold at least one image. Classes not in the mask are zeroed. */
 int dl_gradcam(const dl_model *m, dl_work *w, const float *x, unsigned classes,
                dl_cam *out);
+
+/* For the seed network (max-pool -> flatten -> dense after A) alpha does
+ * not depend on the input: computed once into buf (10 * K floats, the
+ * caller's) and read by every later dl_gradcam, which otherwise computes it
+ * each call. Call again whenever m->params change (a stale buf gives wrong
+ * maps); buf NULL switches it off. DL_ERR_ARG for another architecture. */
+int dl_gradcam_prepare(dl_model *m, float *buf);
 
 /* ---- CAM methods: named variants of the same interface ------------------
  * G_k = dy^c/dA_k (backward from the logit, stopped at A), sums over the

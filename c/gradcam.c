@@ -103,6 +103,22 @@ static void weighted_sums_relu(float maps[][DL_MAP_SIZE], float alpha[][DL_MAX_C
     else weighted_sums_k(maps, cls, n, al, A, K);
 }
 
+int dl_gradcam_prepare(dl_model *m, float *buf)
+{
+    if (!m || !m->params) return DL_ERR_ARG;
+    m->gradcam_alpha = NULL;
+    if (!buf) return DL_OK;
+    if (!pool_then_dense(m)) return DL_ERR_ARG;
+    const int K = m->layers[m->cam_layer].out_c;
+    for (int c = 0; c < DL_CLASSES; c++) {
+        float a[DL_MAX_CHANNELS];
+        alpha_pool_dense(a, m, c);
+        memcpy(buf + (size_t)c * K, a, (size_t)K * sizeof(float));
+    }
+    m->gradcam_alpha = buf;
+    return DL_OK;
+}
+
 int dl_gradcam(const dl_model *m, dl_work *w, const float *x, unsigned classes,
                dl_cam *out)
 {
@@ -136,7 +152,9 @@ int dl_gradcam(const dl_model *m, dl_work *w, const float *x, unsigned classes,
     const int pooled = pool_then_dense(m);
     for (int c = 0; c < DL_CLASSES; c++) {
         if (!(classes & (1u << c))) continue;
-        if (pooled) {
+        if (pooled && m->gradcam_alpha) {
+            memcpy(out->alpha[c], m->gradcam_alpha + (size_t)c * K, (size_t)K * sizeof(float));
+        } else if (pooled) {
             alpha_pool_dense(out->alpha[c], m, c);
         } else {
             /* dy^c/dA: backward from the logit, stopped at A, no weight grads */

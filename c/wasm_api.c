@@ -164,6 +164,8 @@ EXPORT(dl_load_weights) int wasm_load_weights(int len)
     for (size_t i = 0; i < model.n_params; i++)
         if (!isfinite(staging[i])) return fail(DL_ERR_NAN, "weights", NULL);
     memcpy(params, staging, model.n_params * sizeof *params);
+    static float alpha[DL_CLASSES * DL_MAX_CHANNELS]; /* Grad-CAM's, once per load */
+    if ((st = dl_gradcam_prepare(&model, alpha))) return fail(st, "weights", NULL);
     loaded = 1;
     return DL_OK;
 }

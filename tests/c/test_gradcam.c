@@ -147,6 +147,39 @@ static void test_gradcam_blank_margin(void **state)
     dl_model_free(&m);
 }
 
+/* dl_gradcam_prepare: the same maps, bit for bit, from alpha computed once;
+ * prepared again after the weights change; off with NULL. */
+static void test_gradcam_prepared_alpha(void **state)
+{
+    (void)state;
+    dl_model m;
+    dl_work w;
+    setup_model(&m, &w, 17);
+    float x[DL_IN_SIZE];
+    for (int i = 0; i < DL_IN_SIZE; i++) x[i] = dl_rand_uniform(&rng) < 0.3f ? dl_rand_uniform(&rng) : 0.0f;
+    static dl_cam plain, cached;
+    static float buf[DL_CLASSES * 12];
+    assert_ok(dl_gradcam(&m, &w, x, DL_ALL_CLASSES, &plain));
+    assert_ok(dl_gradcam_prepare(&m, buf));
+    assert_ptr_equal(m.gradcam_alpha, buf);
+    assert_ok(dl_gradcam(&m, &w, x, DL_ALL_CLASSES, &cached));
+    assert_memory_equal(cached.alpha, plain.alpha, sizeof plain.alpha);
+    assert_memory_equal(cached.maps, plain.maps, sizeof plain.maps);
+    /* new dense weights: prepared again, the maps follow them */
+    const dl_layer *fc = &m.layers[4];
+    for (size_t i = 0; i < fc->n_w; i++) m.params[fc->w_off + i] *= -0.5f;
+    assert_ok(dl_gradcam_prepare(&m, buf));
+    assert_ok(dl_gradcam(&m, &w, x, DL_ALL_CLASSES, &cached));
+    assert_ok(dl_gradcam_prepare(&m, NULL));
+    assert_null(m.gradcam_alpha);
+    assert_ok(dl_gradcam(&m, &w, x, DL_ALL_CLASSES, &plain));
+    assert_memory_equal(cached.maps, plain.maps, sizeof plain.maps);
+    assert_true(cached.alpha[3][0] != 0.0f);
+    assert_int_equal(dl_gradcam_prepare(NULL, buf), DL_ERR_ARG);
+    dl_work_free(&w);
+    dl_model_free(&m);
+}
+
 static void test_gradcam_one_class_equals_all(void **state)
 {
     (void)state;
@@ -281,6 +314,7 @@ int main(void)
         cmocka_unit_test(test_gradcam_matches_finite_differences),
         cmocka_unit_test(test_gradcam_ties_and_zero_activations),
         cmocka_unit_test(test_gradcam_blank_margin),
+        cmocka_unit_test(test_gradcam_prepared_alpha),
         cmocka_unit_test(test_gradcam_one_class_equals_all),
         cmocka_unit_test(test_placement_hot_cell),
         cmocka_unit_test(test_normalize),
