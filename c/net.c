@@ -50,14 +50,16 @@ static inline void scatter_pixel(float *acc, const float *wT, float v, int y, in
         }
 }
 
-/* The seed network's case, a pixel whose 5 x 5 taps all land: unrolled. */
-static inline void scatter_pixel_5x5(float *acc, const float *wT, float v, int y, int x, int OW)
+/* The seed network's case, a pixel whose 5 x 5 taps all land on a 24-wide
+ * output: unrolled, every address a constant offset from the lowest. */
+static inline void scatter_pixel_5x5(float *acc, const float *wT, float v, int y, int x)
 {
     const v4 vv = v4_splat(v);
+    float *low = acc + ((size_t)(y - 4) * 24 + (x - 4)) * OCP;
     for (int i = 0; i < 5; i++)
         for (int j = 0; j < 5; j++) {
-            float *o = acc + ((size_t)(y - i) * OW + (x - j)) * OCP;
-            const float *wt = wT + (size_t)(i * 5 + j) * OCP;
+            float *o = low + ((4 - i) * 24 + (4 - j)) * OCP;
+            const float *wt = wT + (i * 5 + j) * OCP;
             for (int n = 0; n < CONV_NV; n++)
                 v4_store(o + 4 * n, v4_madd(v4_load(o + 4 * n), v4_load(wt + 4 * n), vv));
         }
@@ -84,8 +86,8 @@ static void conv_scatter(float *out, const float *in, const float *wT, const flo
         }
         for (int q = 0; q < n; q++) {
             int y = nz[q] / W, x = nz[q] % W;
-            if (K == 5 && y >= 4 && y < OH && x >= 4 && x < OW)
-                scatter_pixel_5x5(acc, wc, ic[nz[q]], y, x, OW);
+            if (K == 5 && OW == 24 && y >= 4 && y < OH && x >= 4 && x < OW)
+                scatter_pixel_5x5(acc, wc, ic[nz[q]], y, x);
             else
                 scatter_pixel(acc, wc, ic[nz[q]], y, x, OH, OW, K);
         }

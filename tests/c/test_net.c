@@ -68,15 +68,15 @@ static void test_conv_gradient(void **state)
 
 /* Every path against plain double-precision loops, on inputs that are half
  * zeros as a digit's canvas is: the scatter (channels padded to 12 lanes:
- * 5 here; the seed network's 12 with K = 5, where a pixel away from the
- * border takes the unrolled 5 x 5 code) and the scalar loops (13 channels,
+ * 5 here; the seed network's shape, where a pixel away from the border
+ * takes the unrolled 5 x 5 code) and the scalar loops (13 channels,
  * more than the scatter's lanes). The backward's vector path needs an output
  * width that is a multiple of 4 (the first two shapes: OW 4, then 5). */
 static void test_conv_paths_match_plain_loops(void **state)
 {
     (void)state;
     static const struct { int B, C, H, W, OC, K; } shapes[] = {
-        { 2, 2, 9, 6, 5, 3 }, { 2, 2, 9, 7, 5, 3 }, { 2, 1, 14, 13, 12, 5 }, { 1, 2, 8, 7, 13, 3 },
+        { 2, 2, 9, 6, 5, 3 }, { 2, 2, 9, 7, 5, 3 }, { 2, 1, 28, 28, 12, 5 }, { 1, 2, 8, 7, 13, 3 },
     };
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         const int B = shapes[s].B, C = shapes[s].C, H = shapes[s].H, W = shapes[s].W,
