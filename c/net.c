@@ -225,10 +225,12 @@ void dl_conv_backward(float *dinp, float *dw, float *dbias, const float *dout,
     }
 }
 
-/* out = max(inp, 0) */
+/* out = inp > 0 ? inp : 0 */
 void dl_relu_forward(float *out, const float *inp, size_t n)
 {
-    for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) v4_store(out + i, v4_relu(v4_load(inp + i)));
+    for (; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
 }
 
 /* from out = max(inp, 0): dinp += dout where out > 0 (the subgradient at 0 is 0) */
