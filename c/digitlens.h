@@ -325,8 +325,12 @@ int dl_model_tensors(const dl_model *m, float *params, dl_tensor *t);
 
 /* Load the n tensors named in t (shapes must match) from a safetensors
  * buffer; F32, F16 and I8 are read (I8 "x" needs "x_scale", F32, one scale
- * per index of x's first dimension: x[r, ...] = q * scale[r]). Extra tensors
- * in the file are ignored.
+ * per index of x's first dimension: x[r, ...] = q * scale[r]), and so is
+ * the 4-bit delta form: when "x" is absent, "x_d4" U8 [rows, ceil(n/2)]
+ * (rows = x's first dimension, n = the elements of one row) holds, two a
+ * byte, low nibble first, 4-bit two's-complement differences d; with
+ * "x_scale" as for I8, row r is q_j * scale[r], q_j = q_{j-1} + d_j, q_-1 = 0.
+ * Extra tensors in the file are ignored (so "x" wins over "x_d4").
  * meta may be NULL. Nothing is written to t[].data unless all is valid. */
 int dl_st_load(const uint8_t *buf, size_t len, dl_tensor *t, int n, dl_meta *meta);
 /* Serialise as F32, tensors in the given order, header padded with spaces
@@ -337,9 +341,23 @@ int dl_st_save(uint8_t *out, size_t cap, size_t *len, const dl_tensor *t, int n,
  * DL_ST_I8 stores tensors of 2+ dimensions as I8 q = round(w / scale),
  * |q| <= qmax (1..127), with "<name>_scale" (F32, max |w| / qmax per index
  * of the first dimension), and 1-D ones as F32. qmax is ignored otherwise. */
-typedef enum { DL_ST_F32, DL_ST_F16, DL_ST_I8 } dl_st_dtype;
+typedef enum { DL_ST_F32, DL_ST_F16, DL_ST_I8, DL_ST_D4 } dl_st_dtype;
 int dl_st_save_as(uint8_t *out, size_t cap, size_t *len, const dl_tensor *t, int n,
                   const dl_meta *meta, dl_st_dtype dtype, int qmax);
+/* Each tensor its own way, how[i] for t[i]. For DL_ST_I8 and DL_ST_D4 the
+ * level of w in row r is q = round(w / scale[r]); scale == NULL (I8 only)
+ * means max |w| / qmax of the row, levels clamped to +-qmax. With the
+ * caller's scales (finite, >= 0) the levels must fit as they are: I8 within
+ * -127..127, D4 (the "_d4" form dl_st_load reads) one from the previous
+ * within -8..7; otherwise DL_ERR_ARG. Weights already on the grid
+ * (w = q * scale[r]) are stored exactly. */
+typedef struct {
+    dl_st_dtype dtype;
+    int qmax;           /* I8 without scales: 1..127 */
+    const float *scale; /* I8, D4: one step per index of the first dimension */
+} dl_st_how;
+int dl_st_save_how(uint8_t *out, size_t cap, size_t *len, const dl_tensor *t, int n,
+                   const dl_meta *meta, const dl_st_how *how);
 int dl_meta_set(dl_meta *meta, const char *key, const char *val);
 const char *dl_meta_get(const dl_meta *meta, const char *key); /* NULL if absent */
 

@@ -15,6 +15,16 @@
  * more dimensions (scale = max |w| / qmax, qmax <= 127 so that fewer levels
  * compress better), the 1-D biases staying F32.
  *
+ * The 4-bit delta form ("d4", written by dl_st_save_how, the page's default
+ * weights): "fc.weight_d4" U8 [10, 864] holds the levels q of each row of
+ * fc.weight as differences from the level before (the first from 0), 4-bit
+ * two's complement (-8..7), two a byte, low nibble first; "fc.weight_scale"
+ * F32 [10] is the step of each row, as for I8. Neighbouring weights of a
+ * row (neighbouring cells of one feature map) are alike, so the differences
+ * take fewer distinct values than the levels and gzip packs them tighter.
+ * A "_d4" tensor that is not U8 is DL_ERR_DTYPE, of another shape
+ * DL_ERR_SHAPE; levels whose value overflows a float, DL_ERR_NAN.
+ *
  * As in the reference implementation (huggingface/safetensors), the tensors
  * must tile the data exactly: sorted by offset they start at 0, touch without
  * gap or overlap, and the last one ends where the file ends. That rule is
@@ -48,7 +58,7 @@ enum {
     ST_MAX_TOKENS = 1024,     /* DL_MAX_TENSORS 4-D tensors + full metadata ~ 500 */
     ST_MAX_ENTRIES = 128,     /* tensors in one file (each needs >= 10 tokens) */
     ST_MAX_HEADER = 100000000, /* the reference's limit; keeps jsmn's int offsets safe */
-    ST_MAX_NAME = 64          /* an I8 tensor's name, before "_scale" */
+    ST_MAX_NAME = 64          /* a quantized tensor's name, before "_scale" */
 };
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -248,14 +258,15 @@ static int tok_skip(const jsmntok_t *t, int ntok, int i)
 
 /* ---- the parsed header -------------------------------------------------- */
 
-typedef enum { ST_F32, ST_F16, ST_I8, ST_OTHER } st_kind;
+typedef enum { ST_F32, ST_F16, ST_I8, ST_U8, ST_OTHER } st_kind;
 
-/* dtypes the loader can size (to check offsets), though it reads only three. */
+/* dtypes the loader can size (to check offsets), though it reads only four
+ * (U8 only as the levels of a "_d4" tensor). */
 static const struct { const char *name; int size; st_kind kind; } st_dtypes[] = {
     {"F32", 4, ST_F32}, {"F16", 2, ST_F16}, {"BF16", 2, ST_OTHER},
     {"F64", 8, ST_OTHER}, {"I64", 8, ST_OTHER}, {"I32", 4, ST_OTHER},
     {"I16", 2, ST_OTHER}, {"I8", 1, ST_I8}, {"U64", 8, ST_OTHER},
-    {"U32", 4, ST_OTHER}, {"U16", 2, ST_OTHER}, {"U8", 1, ST_OTHER},
+    {"U32", 4, ST_OTHER}, {"U16", 2, ST_OTHER}, {"U8", 1, ST_U8},
     {"BOOL", 1, ST_OTHER}, {"F8_E5M2", 1, ST_OTHER}, {"F8_E4M3", 1, ST_OTHER},
 };
 
@@ -428,34 +439,93 @@ static int shape_is(const st_header *h, const st_entry *e, const int *shape, int
     return 1;
 }
 
+/* Elements of one row (all but the first dimension) of t. */
+static uint64_t per_row_of(const dl_tensor *t)
+{
+    uint64_t c = 1;
+    for (int d = 1; d < t->ndim; d++) c = mul_sat(c, (uint64_t)t->shape[d]);
+    return c;
+}
+
+/* Entry "<base><suffix>", or -1 (also when the name is too long to be one). */
+static int find_suffixed(const st_header *h, const char *base, const char *suffix)
+{
+    char name[ST_MAX_NAME + sizeof "_scale"];
+    size_t len = strlen(base);
+    if (len > ST_MAX_NAME) return -1;
+    memcpy(name, base, len);
+    memcpy(name + len, suffix, strlen(suffix) + 1);
+    return find_entry(h, name);
+}
+
 /* The entry for each requested tensor, with the dtype and shape asked for;
- * scale[i] is the entry of its per-channel scale when it is I8, else -1. */
+ * scale[i] is the entry of its per-channel scale when it is I8 or the U8
+ * levels of "<name>_d4", else -1. */
 static int match_tensors(const st_header *h, const dl_tensor *t, int n, int *which,
                          int *scale)
 {
     for (int i = 0; i < n; i++) {
         which[i] = find_entry(h, t[i].name);
         scale[i] = -1;
-        if (which[i] < 0) return DL_ERR_MISSING;
-        const st_entry *e = &h->ent[which[i]];
-        if (e->kind == ST_OTHER || (e->kind == ST_I8 && t[i].ndim < 1)) return DL_ERR_DTYPE;
-        if (!shape_is(h, e, t[i].shape, t[i].ndim)) return DL_ERR_SHAPE;
-        if (e->kind != ST_I8) continue;
-        char name[ST_MAX_NAME + sizeof "_scale"];
-        size_t len = strlen(t[i].name);
-        if (len > ST_MAX_NAME) return DL_ERR_MISSING;
-        memcpy(name, t[i].name, len);
-        memcpy(name + len, "_scale", sizeof "_scale");
-        if ((scale[i] = find_entry(h, name)) < 0) return DL_ERR_MISSING;
+        if (which[i] >= 0) {
+            const st_entry *e = &h->ent[which[i]];
+            if (e->kind == ST_OTHER || e->kind == ST_U8 || (e->kind == ST_I8 && t[i].ndim < 1))
+                return DL_ERR_DTYPE;
+            if (!shape_is(h, e, t[i].shape, t[i].ndim)) return DL_ERR_SHAPE;
+            if (e->kind != ST_I8) continue;
+        } else {
+            /* the 4-bit delta form: "<name>_d4" U8 [rows, ceil(per_row / 2)] */
+            if ((which[i] = find_suffixed(h, t[i].name, "_d4")) < 0) return DL_ERR_MISSING;
+            const st_entry *e = &h->ent[which[i]];
+            if (e->kind != ST_U8 || t[i].ndim < 1) return DL_ERR_DTYPE;
+            uint64_t half = (per_row_of(&t[i]) + 1) / 2;
+            if (half > INT32_MAX) return DL_ERR_SHAPE;
+            int packed[2] = {t[i].shape[0], (int)half};
+            if (!shape_is(h, e, packed, 2)) return DL_ERR_SHAPE;
+        }
+        if ((scale[i] = find_suffixed(h, t[i].name, "_scale")) < 0) return DL_ERR_MISSING;
         if (h->ent[scale[i]].kind != ST_F32) return DL_ERR_DTYPE;
         if (!shape_is(h, &h->ent[scale[i]], t[i].shape, 1)) return DL_ERR_SHAPE;
     }
     return DL_OK;
 }
 
+static float get_f32(const uint8_t *s)
+{
+    return f32_from_bits((uint32_t)s[0] | (uint32_t)s[1] << 8 | (uint32_t)s[2] << 16 |
+                         (uint32_t)s[3] << 24);
+}
+
+/* 4-bit two's complement, low nibble of byte b when hi is 0 */
+static int nibble(uint8_t b, int hi) { return ((b >> (hi ? 4 : 0)) & 15) ^ 8; }
+
+/* Level j of one row of "_d4" levels p (per_row of them), walking from
+ * level *q at j - 1: the running sum of the differences. */
+static long d4_next(const uint8_t *p, uint64_t j, long q)
+{
+    return q + nibble(p[j / 2], (int)(j & 1)) - 8;
+}
+
+/* Is every value of an I8 or "_d4" tensor finite once multiplied by its
+ * row's scale? (A huge scale times a level can overflow to infinity.) */
+static int levels_finite(const uint8_t *p, st_kind kind, const uint8_t *scale, int rows,
+                         uint64_t per_row)
+{
+    for (int r = 0; r < rows; r++) {
+        long q = 0, m = 0;
+        for (uint64_t j = 0; j < per_row; j++) {
+            if (kind == ST_I8) q = (int8_t)p[r * per_row + j];
+            else q = d4_next(p + r * ((per_row + 1) / 2), j, q);
+            m = q > m ? q : -q > m ? -q : m;
+        }
+        if (!isfinite((float)m * get_f32(scale + 4 * r))) return 0;
+    }
+    return 1;
+}
+
 static int all_finite(const uint8_t *p, uint64_t nbytes, st_kind kind)
 {
-    if (kind == ST_I8) return 1;
+    if (kind == ST_I8 || kind == ST_U8) return 1;
     if (kind == ST_F32) {
         for (uint64_t i = 0; i < nbytes; i += 4)
             if ((p[i + 3] & 0x7f) == 0x7f && (p[i + 2] & 0x80)) return 0;
@@ -466,23 +536,23 @@ static int all_finite(const uint8_t *p, uint64_t nbytes, st_kind kind)
     return 1;
 }
 
-/* F32 or F16 as is; I8 times the scale of its row (rows = shape[0]). */
+/* F32 or F16 as is; I8 levels, or "_d4" U8 differences summed along the
+ * row into levels, times the scale of their row (rows = shape[0]). */
 static void convert(float *dst, const uint8_t *p, uint64_t nbytes, st_kind kind,
-                    const uint8_t *scale, int rows)
+                    const uint8_t *scale, int rows, uint64_t per_row)
 {
-    if (kind == ST_I8) {
-        uint64_t per_row = rows ? nbytes / (uint64_t)rows : 0;
+    if (kind == ST_I8 || kind == ST_U8) {
         for (int r = 0; r < rows; r++) {
-            const uint8_t *s = scale + 4 * r;
-            float k = f32_from_bits((uint32_t)s[0] | (uint32_t)s[1] << 8 |
-                                    (uint32_t)s[2] << 16 | (uint32_t)s[3] << 24);
-            for (uint64_t j = 0; j < per_row; j++)
-                *dst++ = (float)(int8_t)p[r * per_row + j] * k;
+            float k = get_f32(scale + 4 * r);
+            long q = 0;
+            for (uint64_t j = 0; j < per_row; j++) {
+                if (kind == ST_I8) q = (int8_t)p[r * per_row + j];
+                else q = d4_next(p + r * ((per_row + 1) / 2), j, q);
+                *dst++ = (float)q * k;
+            }
         }
     } else if (kind == ST_F32) {
-        for (uint64_t i = 0; i < nbytes; i += 4)
-            *dst++ = f32_from_bits((uint32_t)p[i] | (uint32_t)p[i + 1] << 8 |
-                                   (uint32_t)p[i + 2] << 16 | (uint32_t)p[i + 3] << 24);
+        for (uint64_t i = 0; i < nbytes; i += 4) *dst++ = get_f32(p + i);
     } else {
         for (uint64_t i = 0; i < nbytes; i += 2)
             *dst++ = f16_to_f32((uint16_t)(p[i] | p[i + 1] << 8));
@@ -540,12 +610,16 @@ int dl_st_load(const uint8_t *buf, size_t len, dl_tensor *t, int n, dl_meta *met
         if (!all_finite(data + e->begin, e->nbytes, e->kind) ||
             !all_finite(data + s->begin, s->nbytes, s->kind))
             return DL_ERR_NAN;
+        if (scale[i] >= 0 && !levels_finite(data + e->begin, e->kind, data + s->begin,
+                                            t[i].shape[0], per_row_of(&t[i])))
+            return DL_ERR_NAN;
     }
     /* all valid: only now touch the caller's memory */
     for (int i = 0; i < n; i++) {
         const st_entry *e = &h.ent[which[i]];
         const uint8_t *s = scale[i] < 0 ? NULL : data + h.ent[scale[i]].begin;
-        convert(t[i].data, data + e->begin, e->nbytes, e->kind, s, t[i].ndim ? t[i].shape[0] : 0);
+        convert(t[i].data, data + e->begin, e->nbytes, e->kind, s, t[i].ndim ? t[i].shape[0] : 0,
+                per_row_of(&t[i]));
     }
     if (meta) *meta = m;
     return DL_OK;
@@ -609,26 +683,33 @@ static size_t tensor_count(const dl_tensor *t)
     return c > SIZE_MAX / 4 ? SIZE_MAX : (size_t)c;
 }
 
-/* Is tensor t stored as I8 (with a scale) when saving as dtype? */
-static int as_i8(const dl_tensor *t, dl_st_dtype dtype)
+/* Rows (the first dimension) and elements per row of a quantized tensor. */
+static size_t tensor_rows(const dl_tensor *t) { return t->ndim ? (size_t)t->shape[0] : 0; }
+static size_t tensor_per_row(const dl_tensor *t)
 {
-    return dtype == DL_ST_I8 && t->ndim >= 2;
+    return tensor_rows(t) ? tensor_count(t) / tensor_rows(t) : 0;
 }
 
-static int save_args_ok(const dl_tensor *t, int n, const dl_meta *meta, dl_st_dtype dtype)
+static int quantized(dl_st_dtype d) { return d == DL_ST_I8 || d == DL_ST_D4; }
+
+static int save_args_ok(const dl_tensor *t, int n, const dl_meta *meta, const dl_st_how *how)
 {
-    if (dtype != DL_ST_F32 && dtype != DL_ST_F16 && dtype != DL_ST_I8) return 0;
     for (int i = 0; i < n; i++) {
+        dl_st_dtype d = how[i].dtype;
+        if (d != DL_ST_F32 && d != DL_ST_F16 && d != DL_ST_I8 && d != DL_ST_D4) return 0;
         if (!tensor_arg_ok(&t[i]) || tensor_count(&t[i]) == SIZE_MAX ||
             strcmp(t[i].name, "__metadata__") == 0)
             return 0;
-        size_t len = strlen(t[i].name);
-        if (as_i8(&t[i], dtype) && len > ST_MAX_NAME) return 0;
+        if (quantized(d) && (t[i].ndim < 1 || strlen(t[i].name) > ST_MAX_NAME)) return 0;
+        if (d == DL_ST_I8 && !how[i].scale && (how[i].qmax < 1 || how[i].qmax > 127)) return 0;
+        if (d == DL_ST_D4 && !how[i].scale) return 0;
         for (int j = 0; j < n; j++) {
             if (j < i && strcmp(t[i].name, t[j].name) == 0) return 0;
-            /* "w_scale" would be both a tensor and the scale of "w" */
-            if (as_i8(&t[j], dtype) && strncmp(t[i].name, t[j].name, strlen(t[j].name)) == 0 &&
-                strcmp(t[i].name + strlen(t[j].name), "_scale") == 0)
+            /* "w_scale" would be both a tensor and the scale of "w"; "w_d4" both
+             * a tensor and the levels of "w" */
+            size_t lj = strlen(t[j].name);
+            if (quantized(how[j].dtype) && strncmp(t[i].name, t[j].name, lj) == 0 &&
+                (strcmp(t[i].name + lj, "_scale") == 0 || strcmp(t[i].name + lj, "_d4") == 0))
                 return 0;
         }
     }
@@ -643,10 +724,16 @@ static int save_args_ok(const dl_tensor *t, int n, const dl_meta *meta, dl_st_dt
     return 1;
 }
 
-/* Bytes per element of tensor t in the file. */
-static uint64_t elem_size(const dl_tensor *t, dl_st_dtype dtype)
+/* Bytes of tensor t's data in the file (levels or values, then any scales). */
+static uint64_t data_bytes(const dl_tensor *t, const dl_st_how *how)
 {
-    return as_i8(t, dtype) ? 1 : dtype == DL_ST_F16 ? 2 : 4;
+    uint64_t c = tensor_count(t), rows = tensor_rows(t);
+    switch (how->dtype) {
+    case DL_ST_I8: return c + 4 * rows;
+    case DL_ST_D4: return rows * ((tensor_per_row(t) + 1) / 2) + 4 * rows;
+    case DL_ST_F16: return 2 * c;
+    default: return 4 * c;
+    }
 }
 
 static void put_entry(st_writer *w, const char *name, const char *suffix, const char *dtype,
@@ -680,7 +767,7 @@ static void put_entry(st_writer *w, const char *name, const char *suffix, const 
 /* The JSON header, without padding. Every entry is written with a leading
  * comma, then the first one is overwritten by the opening brace. */
 static void write_header(st_writer *w, const dl_tensor *t, int n, const dl_meta *meta,
-                         dl_st_dtype dtype)
+                         const dl_st_how *how)
 {
     size_t start = w->pos;
     if (meta && meta->n > 0) {
@@ -695,12 +782,22 @@ static void write_header(st_writer *w, const dl_tensor *t, int n, const dl_meta 
     }
     uint64_t off = 0;
     for (int i = 0; i < n; i++) {
-        uint64_t count = tensor_count(&t[i]);
-        const char *name = as_i8(&t[i], dtype) ? "I8" : dtype == DL_ST_F16 ? "F16" : "F32";
-        put_entry(w, t[i].name, NULL, name, t[i].shape, t[i].ndim, &off,
-                  count * elem_size(&t[i], dtype));
-        if (as_i8(&t[i], dtype))
-            put_entry(w, t[i].name, "_scale", "F32", t[i].shape, 1, &off, 4 * (uint64_t)t[i].shape[0]);
+        uint64_t rows = tensor_rows(&t[i]), bytes = data_bytes(&t[i], &how[i]);
+        switch (how[i].dtype) {
+        case DL_ST_D4: {
+            int packed[2] = {t[i].shape[0], (int)((tensor_per_row(&t[i]) + 1) / 2)};
+            put_entry(w, t[i].name, "_d4", "U8", packed, 2, &off, bytes - 4 * rows);
+            break;
+        }
+        case DL_ST_I8:
+            put_entry(w, t[i].name, NULL, "I8", t[i].shape, t[i].ndim, &off, bytes - 4 * rows);
+            break;
+        default:
+            put_entry(w, t[i].name, NULL, how[i].dtype == DL_ST_F16 ? "F16" : "F32",
+                      t[i].shape, t[i].ndim, &off, bytes);
+        }
+        if (quantized(how[i].dtype))
+            put_entry(w, t[i].name, "_scale", "F32", t[i].shape, 1, &off, 4 * rows);
     }
     if (w->pos == start) put_s(w, "{");
     else if (w->out && start < w->cap) w->out[start] = '{';
@@ -726,29 +823,70 @@ static void put_f32(st_writer *w, float f)
     put(w, (const char *)b, 4);
 }
 
-/* Row r of t: its max |w| / qmax, the int8 step (0 for a row of zeros). */
-static float i8_scale(const dl_tensor *t, size_t row, size_t per_row, int qmax)
+/* The step of row r: the caller's, or max |w| / qmax (0 for a row of zeros). */
+static float row_scale(const dl_tensor *t, const dl_st_how *how, size_t r)
 {
+    if (how->scale) return how->scale[r];
+    size_t per_row = tensor_per_row(t);
     float m = 0.0f;
-    for (size_t j = 0; j < per_row; j++) m = fmaxf(m, fabsf(t->data[row * per_row + j]));
-    return m / (float)qmax;
+    for (size_t j = 0; j < per_row; j++) m = fmaxf(m, fabsf(t->data[r * per_row + j]));
+    return m / (float)how->qmax;
 }
 
-static void write_data(st_writer *w, const dl_tensor *t, dl_st_dtype dtype, int qmax)
+/* The level of w on a grid of step k: round to nearest (0 when k is 0). */
+static long level(float w, float k) { return k > 0.0f ? lrintf(w / k) : 0; }
+
+/* Can t be stored as how says? Steps finite and >= 0; I8 levels given by the
+ * caller's steps within -127..127; D4 levels one from the next within -8..7. */
+static int levels_fit(const dl_tensor *t, const dl_st_how *how)
 {
-    size_t c = tensor_count(t);
-    if (as_i8(t, dtype)) {
-        size_t rows = (size_t)t->shape[0], per_row = rows ? c / rows : 0;
+    if (!quantized(how->dtype) || !how->scale) return 1;
+    size_t rows = tensor_rows(t), per_row = tensor_per_row(t);
+    for (size_t r = 0; r < rows; r++) {
+        float k = how->scale[r];
+        if (!(k >= 0.0f && k <= 3.4e38f)) return 0;
+        long prev = 0;
+        for (size_t j = 0; j < per_row; j++) {
+            float x = t->data[r * per_row + j] / (k > 0.0f ? k : 1.0f);
+            if (!(fabsf(x) < 1e6f)) return 0;
+            long q = level(t->data[r * per_row + j], k);
+            if (how->dtype == DL_ST_I8 ? (q < -127 || q > 127) : (q - prev < -8 || q - prev > 7))
+                return 0;
+            prev = q;
+        }
+    }
+    return 1;
+}
+
+static void write_data(st_writer *w, const dl_tensor *t, const dl_st_how *how)
+{
+    size_t c = tensor_count(t), rows = tensor_rows(t), per_row = tensor_per_row(t);
+    if (how->dtype == DL_ST_I8) {
+        long qmax = how->scale ? 127 : how->qmax;
         for (size_t r = 0; r < rows; r++) {
-            float k = i8_scale(t, r, per_row, qmax);
+            float k = row_scale(t, how, r);
             for (size_t j = 0; j < per_row; j++) {
-                long q = k > 0.0f ? lrintf(t->data[r * per_row + j] / k) : 0;
+                long q = level(t->data[r * per_row + j], k);
                 int8_t b = (int8_t)(q > qmax ? qmax : q < -qmax ? -qmax : q);
                 put(w, (const char *)&b, 1);
             }
         }
-        for (size_t r = 0; r < rows; r++) put_f32(w, i8_scale(t, r, per_row, qmax));
-    } else if (dtype == DL_ST_F16) {
+        for (size_t r = 0; r < rows; r++) put_f32(w, row_scale(t, how, r));
+    } else if (how->dtype == DL_ST_D4) {
+        /* two 4-bit two's-complement differences a byte, the first in the low
+         * nibble; a row of odd length ends with a zero nibble */
+        for (size_t r = 0; r < rows; r++) {
+            long prev = 0;
+            for (size_t j = 0; j < per_row; j += 2) {
+                long q0 = level(t->data[r * per_row + j], how->scale[r]);
+                long q1 = j + 1 < per_row ? level(t->data[r * per_row + j + 1], how->scale[r]) : q0;
+                uint8_t b = (uint8_t)(((q0 - prev) & 15) | ((q1 - q0) & 15) << 4);
+                prev = q1;
+                put(w, (const char *)&b, 1);
+            }
+        }
+        for (size_t r = 0; r < rows; r++) put_f32(w, how->scale[r]);
+    } else if (how->dtype == DL_ST_F16) {
         for (size_t j = 0; j < c; j++) {
             uint16_t h = f16_from_f32(t->data[j]);
             uint8_t b[2] = {(uint8_t)h, (uint8_t)(h >> 8)};
@@ -768,17 +906,33 @@ int dl_st_save(uint8_t *out, size_t cap, size_t *len, const dl_tensor *t, int n,
 int dl_st_save_as(uint8_t *out, size_t cap, size_t *len, const dl_tensor *t, int n,
                   const dl_meta *meta, dl_st_dtype dtype, int qmax)
 {
-    if (!len || n < 0 || (n > 0 && !t) || !save_args_ok(t, n, meta, dtype)) return DL_ERR_ARG;
+    if (n < 0 || n > DL_MAX_TENSORS || (n > 0 && !t)) return DL_ERR_ARG;
+    if (dtype != DL_ST_F32 && dtype != DL_ST_F16 && dtype != DL_ST_I8) return DL_ERR_ARG;
     if (dtype == DL_ST_I8 && (qmax < 1 || qmax > 127)) return DL_ERR_ARG;
+    dl_st_how how[DL_MAX_TENSORS];
+    for (int i = 0; i < n; i++) {
+        /* I8 for tensors of 2+ dimensions (one scale per output channel);
+         * the 1-D biases stay F32 */
+        int i8 = dtype == DL_ST_I8 && t[i].ndim >= 2;
+        how[i] = (dl_st_how){i8 ? DL_ST_I8 : dtype == DL_ST_F16 ? DL_ST_F16 : DL_ST_F32, qmax, NULL};
+    }
+    return dl_st_save_how(out, cap, len, t, n, meta, how);
+}
+
+int dl_st_save_how(uint8_t *out, size_t cap, size_t *len, const dl_tensor *t, int n,
+                   const dl_meta *meta, const dl_st_how *how)
+{
+    if (!len || n < 0 || (n > 0 && (!t || !how)) || !save_args_ok(t, n, meta, how))
+        return DL_ERR_ARG;
 
     st_writer w = {NULL, 0, 8};
-    write_header(&w, t, n, meta, dtype);
+    write_header(&w, t, n, meta, how);
     size_t hlen = (w.pos - 8 + 7) / 8 * 8;       /* spaces pad it to 8 bytes */
     size_t total = 8 + hlen;
     for (int i = 0; i < n; i++) {
         size_t c = tensor_count(&t[i]);
         if (c > (SIZE_MAX - total) / 8) return DL_ERR_ARG;
-        total += c * (size_t)elem_size(&t[i], dtype) + (as_i8(&t[i], dtype) ? 4 * (size_t)t[i].shape[0] : 0);
+        total += (size_t)data_bytes(&t[i], &how[i]);
     }
     *len = total;
     if (!out) return DL_OK;
@@ -788,16 +942,17 @@ int dl_st_save_as(uint8_t *out, size_t cap, size_t *len, const dl_tensor *t, int
         if (c && !t[i].data) return DL_ERR_ARG;
         for (size_t j = 0; j < c; j++) {  /* the loader would refuse the file */
             if ((f32_bits(t[i].data[j]) & 0x7f800000u) == 0x7f800000u) return DL_ERR_NAN;
-            if (dtype == DL_ST_F16 && !as_i8(&t[i], dtype) && fabsf(t[i].data[j]) >= 65520.0f)
+            if (how[i].dtype == DL_ST_F16 && fabsf(t[i].data[j]) >= 65520.0f)
                 return DL_ERR_ARG;                 /* would be an infinite half */
         }
+        if (!levels_fit(&t[i], &how[i])) return DL_ERR_ARG;
     }
 
     put_u64le(out, hlen);
     w = (st_writer){out, cap, 8};
-    write_header(&w, t, n, meta, dtype);
+    write_header(&w, t, n, meta, how);
     while (w.pos < 8 + hlen) put_s(&w, " ");
-    for (int i = 0; i < n; i++) write_data(&w, &t[i], dtype, qmax);
+    for (int i = 0; i < n; i++) write_data(&w, &t[i], &how[i]);
     return DL_OK;
 }
 

@@ -6,7 +6,7 @@
  *   digitlens explain  [--class C|all] [--json] [--out DIR] FILE...
  *   digitlens bench    [--json] [--quick] ...
  *   digitlens report   [--out DIR] [--readme FILE] [--faith N] [--sanity N]
- *   digitlens quantize --out FILE [--dtype int8|f16] [--weights FILE]
+ *   digitlens quantize --out FILE [--dtype d4|int8|f16] [--weights FILE]
  *
  * Exit status: 0 done, 1 bad input (one line on stderr naming the file and
  * the problem), 2 usage error. */
@@ -27,7 +27,7 @@ static const char usage[] =
     "  explain   Grad-CAM maps of the class scores, as JSON or PNG overlays\n"
     "  bench     native speed of each job, and how far it is from the floor\n"
   "  report    every CAM method measured on MNIST: figures, README results\n"
-    "  quantize  store the weights as int8 or F16, accuracy before and after\n"
+    "  quantize  store the weights as d4, int8 or F16, accuracy before and after\n"
     "\n"
     "Every command takes --weights FILE (default " CLI_DEFAULT_WEIGHTS ")\n"
     "and --help. Exit status: 0 ok, 1 bad input, 2 usage error.\n";

@@ -377,6 +377,137 @@ static void test_save_quantized(void **state)
     assert_float_exact(w2[0], 1.0f);
 }
 
+/* The 4-bit delta form: "w_d4" U8 [rows, ceil(n/2)], low nibble first, each
+ * nibble the difference from the level before; value = level * w_scale[r]. */
+static void test_load_d4(void **state)
+{
+    /* rows of 3 levels: {1, -7, 0} and {-8, -1, 6}; differences
+     * {1, -8, 7 | pad 0} and {-8, 7, 7 | pad 0} */
+    const uint8_t d[4] = {0x1 | 0x8 << 4, 0x7, 0x8 | 0x7 << 4, 0x7};
+    const float sc[2] = {0.5f, 0.25f};
+    uint8_t data[4 + 8];
+    memcpy(data, d, 4);
+    memcpy(data + 4, sc, 8);
+    const char *json = "{\"w_d4\":{\"dtype\":\"U8\",\"shape\":[2,2],\"data_offsets\":[0,4]},"
+                       "\"w_scale\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}";
+    size_t len;
+    uint8_t *buf = st_build(json, data, sizeof data, &len);
+    float out[6];
+    dl_tensor t = {.name = "w", .ndim = 2, .shape = {2, 3}, .data = out};
+    assert_ok(dl_st_load(buf, len, &t, 1, NULL));
+    const float want[6] = {0.5f, -3.5f, 0.0f, -2.0f, -0.25f, 1.5f};
+    for (int i = 0; i < 6; i++) assert_float_exact(out[i], want[i]);
+    free(buf);
+
+    /* each bad file is refused with its own status, out left alone */
+    static const struct { const char *json; size_t dlen; int want; } bad[] = {
+        {"{\"w_d4\":{\"dtype\":\"I8\",\"shape\":[2,2],\"data_offsets\":[0,4]},"          /* not U8 */
+         "\"w_scale\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12, DL_ERR_DTYPE},
+        {"{\"w_d4\":{\"dtype\":\"U8\",\"shape\":[2,3],\"data_offsets\":[0,6]},"          /* unpacked */
+         "\"w_scale\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[6,14]}}", 14, DL_ERR_SHAPE},
+        {"{\"w_d4\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[0,4]},"            /* flat */
+         "\"w_scale\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12, DL_ERR_SHAPE},
+        {"{\"w_d4\":{\"dtype\":\"U8\",\"shape\":[2,1],\"data_offsets\":[0,2]},"          /* short rows */
+         "\"w_scale\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[2,10]}}", 10, DL_ERR_SHAPE},
+        {"{\"w_d4\":{\"dtype\":\"U8\",\"shape\":[2,2],\"data_offsets\":[0,4]},"          /* no scale */
+         "\"w_scal\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12, DL_ERR_MISSING},
+        {"{\"w_d4\":{\"dtype\":\"U8\",\"shape\":[2,2],\"data_offsets\":[0,4]},"          /* codebook-sized scale */
+         "\"w_scale\":{\"dtype\":\"F32\",\"shape\":[16],\"data_offsets\":[4,68]}}", 68, DL_ERR_SHAPE},
+        {"{\"w_d4\":{\"dtype\":\"U8\",\"shape\":[2,2],\"data_offsets\":[0,4]},"          /* F16 scale */
+         "\"w_scale\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[4,8]}}", 8, DL_ERR_DTYPE},
+        {"{\"w_d4\":{\"dtype\":\"U8\",\"shape\":[2,2],\"data_offsets\":[0,4]},"          /* truncated */
+         "\"w_scale\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 9, DL_ERR_TRUNCATED},
+        {"{\"w_d4\":{\"dtype\":\"U8\",\"shape\":[2,2],\"data_offsets\":[0,3]},"          /* short levels */
+         "\"w_scale\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[3,11]}}", 11, DL_ERR_OFFSETS},
+        {"{\"w_d\":{\"dtype\":\"U8\",\"shape\":[2,2],\"data_offsets\":[0,4]},"           /* no levels */
+         "\"w_scale\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12, DL_ERR_MISSING},
+        {"{\"w\":{\"dtype\":\"U8\",\"shape\":[2,3],\"data_offsets\":[0,6]},"             /* bare U8 */
+         "\"w_scale\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[6,14]}}", 14, DL_ERR_DTYPE},
+    };
+    uint8_t big[80] = {0};
+    memcpy(big, data, sizeof data);
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        buf = st_build(bad[k].json, big, bad[k].dlen, &len);
+        for (int i = 0; i < 6; i++) out[i] = 9.0f;
+        int got = dl_st_load(buf, len, &t, 1, NULL);
+        if (got != bad[k].want)
+            fail_msg("case %zu -> %d (%s), want %d", k, got, dl_strerror(got), bad[k].want);
+        for (int i = 0; i < 6; i++) assert_float_exact(out[i], 9.0f);
+        free(buf);
+    }
+    /* a NaN scale, or one whose product with a level overflows: DL_ERR_NAN */
+    const float bad_sc[3][2] = {{0.5f, NAN}, {INFINITY, 1.0f}, {0.5f, 1e38f}};
+    for (int k = 0; k < 3; k++) {
+        memcpy(data + 4, bad_sc[k], 8);
+        buf = st_build(json, data, sizeof data, &len);
+        for (int i = 0; i < 6; i++) out[i] = 9.0f;
+        assert_status(dl_st_load(buf, len, &t, 1, NULL), DL_ERR_NAN);
+        for (int i = 0; i < 6; i++) assert_float_exact(out[i], 9.0f);
+        free(buf);
+    }
+    /* "w" itself, when present, wins over "w_d4" (extra tensors are ignored) */
+    const char *both = "{\"w\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]},"
+                       "\"w_d4\":{\"dtype\":\"U8\",\"shape\":[2,2],\"data_offsets\":[24,28]},"
+                       "\"w_scale\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[28,36]}}";
+    uint8_t bd[36];
+    memcpy(bd, want, 24);
+    memcpy(bd + 24, d, 4);
+    memset(bd + 28, 0, 8);
+    buf = st_build(both, bd, sizeof bd, &len);
+    assert_ok(dl_st_load(buf, len, &t, 1, NULL));
+    for (int i = 0; i < 6; i++) assert_float_exact(out[i], want[i]);
+    free(buf);
+}
+
+/* dl_st_save_how: d4 stores weights on the grid exactly, with the names and
+ * shapes dl_st_load reads; levels that do not fit are refused. */
+static void test_save_d4(void **state)
+{
+    float w[2 * 5], b[2] = {0.1f, -3.0f}, cw[4] = {0.5f, -1.0f, 0.25f, 2.0f};
+    const int lv[2][5] = {{0, 7, -1, -9, -2}, {3, 3, 3, -5, 2}};
+    const float sc[2] = {0.125f, 0.3f};
+    for (int r = 0; r < 2; r++)
+        for (int j = 0; j < 5; j++) w[5 * r + j] = (float)lv[r][j] * sc[r];
+    dl_tensor t[3] = {{.name = "c", .ndim = 2, .shape = {2, 2}, .data = cw},
+                      {.name = "fc.weight", .ndim = 3, .shape = {2, 1, 5}, .data = w},
+                      {.name = "fc.bias", .ndim = 1, .shape = {2}, .data = b}};
+    dl_st_how how[3] = {{DL_ST_I8, 127, NULL}, {DL_ST_D4, 0, sc}, {DL_ST_F32, 0, NULL}};
+    uint8_t out[1024];
+    size_t len, len0;
+    assert_ok(dl_st_save_how(NULL, 0, &len0, t, 3, NULL, how));
+    assert_ok(dl_st_save_how(out, sizeof out, &len, t, 3, NULL, how));
+    assert_int_equal(len, len0);
+    assert_true(has_bytes(out, len, "\"fc.weight_d4\":{\"dtype\":\"U8\",\"shape\":[2,3]"));
+    assert_true(has_bytes(out, len, "\"fc.weight_scale\":{\"dtype\":\"F32\",\"shape\":[2]"));
+    assert_true(has_bytes(out, len, "\"c\":{\"dtype\":\"I8\""));
+    float w2[10], b2[2], c2[4];
+    dl_tensor t2[3] = {t[0], t[1], t[2]};
+    t2[0].data = c2; t2[1].data = w2; t2[2].data = b2;
+    assert_ok(dl_st_load(out, len, t2, 3, NULL));
+    for (int i = 0; i < 10; i++) assert_float_exact(w2[i], w[i]);
+    for (int i = 0; i < 2; i++) assert_float_exact(b2[i], b[i]);
+    for (int i = 0; i < 4; i++) assert_true(fabsf(c2[i] - cw[i]) <= 2.0f / 127 / 2 * 1.0001f);
+
+    /* a jump of 9 levels (-9 after 0 would be 0 -> -9: -9 < -8) */
+    w[0] = 0.0f; w[1] = -9 * sc[0];
+    assert_status(dl_st_save_how(out, sizeof out, &len, t, 3, NULL, how), DL_ERR_ARG);
+    w[1] = 7 * sc[0];
+    float neg[2] = {-1.0f, 0.3f};
+    how[1].scale = neg;                                   /* negative step */
+    assert_status(dl_st_save_how(out, sizeof out, &len, t, 3, NULL, how), DL_ERR_ARG);
+    how[1].scale = NULL;                                  /* d4 needs steps */
+    assert_status(dl_st_save_how(out, sizeof out, &len, t, 3, NULL, how), DL_ERR_ARG);
+    how[1].scale = sc;
+    t[2].name = "fc.weight_d4";                           /* clashes with the levels */
+    assert_status(dl_st_save_how(out, sizeof out, &len, t, 3, NULL, how), DL_ERR_ARG);
+    t[2].name = "fc.bias";
+    how[2].dtype = (dl_st_dtype)9;
+    assert_status(dl_st_save_how(out, sizeof out, &len, t, 3, NULL, how), DL_ERR_ARG);
+    how[2].dtype = DL_ST_F32;
+    assert_ok(dl_st_save_how(out, sizeof out, &len, t, 3, NULL, how));
+    assert_status(dl_st_save_as(out, sizeof out, &len, t, 3, NULL, DL_ST_D4, 127), DL_ERR_ARG);
+}
+
 static void test_meta_unescape(void **state)
 {
     uint8_t data[28];
@@ -905,6 +1036,8 @@ int main(void)
         cmocka_unit_test(test_roundtrip_seednet),
         cmocka_unit_test(test_load_i8),
         cmocka_unit_test(test_save_quantized),
+        cmocka_unit_test(test_load_d4),
+        cmocka_unit_test(test_save_d4),
         cmocka_unit_test(test_save_without_meta),
         cmocka_unit_test(test_save_refuses_nan),
         cmocka_unit_test(test_load_small_file),

@@ -25,6 +25,7 @@ function st(tensors, meta, pad = true) {
     values.forEach((v, i) => {
       if (dtype === 'F32') b.writeFloatLE(v, 4 * i);
       else if (dtype === 'F16') b.writeUInt16LE(v, 2 * i); // raw half bits
+      else if (dtype === 'U8') b.writeUInt8(v, i);
       else b.writeInt8(v, i);
     });
     head[name] = { dtype, shape, data_offsets: [off, off + b.length] };
@@ -41,6 +42,10 @@ const A = [1, -2, 0.5, 3.25, -0.125, 7], B = [0, 1e-3, -1e3, 42];
 put('safetensors', 'f32', st([['a', 'F32', [2, 3], A], ['b', 'F32', [4], B]], { format: 'pt', note: 'a "quoted" \\ value\n' }));
 put('safetensors', 'f16', st([['b', 'F16', [4], [0x0000, 0x3c00, 0x8001, 0x7bff]], ['a', 'F16', [2, 3], [0x3c00, 0xc000, 0x3800, 0x4280, 0xb000, 0x4700]]]));
 put('safetensors', 'i8-and-extra', st([['a', 'F32', [2, 3], A], ['b', 'F32', [4], B], ['q', 'I8', [2, 2], [-128, 0, 1, 127]]], { scale: '0.5' }));
+// the 4-bit delta form: "a" as levels {1, -7, 0 | -8, 7, 7}, two differences a byte
+put('safetensors', 'd4', st([['a_d4', 'U8', [2, 2], [0x81, 0x07, 0x78, 0x07]], ['a_scale', 'F32', [2], [0.5, 0.25]], ['b', 'F32', [4], B]]));
+// the page's default weights, d4 (fc.weight_d4, conv.weight I8)
+put('safetensors', 'seednet-d4', fs.readFileSync(path.join(DIR, '../../../weights/seednet-d4.safetensors')));
 put('safetensors', 'meta-only', st([], { epoch: '3', adam_t: '100', seed: '1', n_params: '17', opt: 'adam' }));
 put('safetensors', 'unpadded-unicode', st([['a', 'F32', [2, 3], A], ['b', 'F32', [4], B]], { 'ключ': '\u00e9\u4e2d\\u0041' }, false));
 
