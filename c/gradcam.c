@@ -29,29 +29,19 @@ static int pool_then_dense(const dl_model *m)
  * its gradient to exactly one cell (ties: the first). So
  *   alpha_k^c = (1/Z) sum_cells fc.weight[c, k, cell]
  * whatever the input: the same number the backward pass would give (up to
- * the order of a float sum) at 1/30 of its cost. */
-static inline void alpha_pool_dense_k(float *alpha, const float *wc, int cells, const int K)
-{
-    /* all channels side by side: K independent sums instead of one chain */
-    v4 acc[DL_MAX_CHANNELS];
-    float tail[DL_MAX_CHANNELS];
-    for (int k = 0; k < K; k++) { acc[k] = v4_splat(0.0f); tail[k] = 0.0f; }
-    int q = 0;
-    for (; q + 4 <= cells; q += 4)
-        for (int k = 0; k < K; k++) acc[k] = v4_add(acc[k], v4_load(wc + k * cells + q));
-    for (; q < cells; q++)
-        for (int k = 0; k < K; k++) tail[k] += wc[k * cells + q];
-    for (int k = 0; k < K; k++) alpha[k] = (v4_sum(acc[k]) + tail[k]) / (float)DL_MAP_SIZE;
-}
-
+ * the order of a float sum) at 1/30 of its cost, and once per model
+ * (dl_gradcam_prepare) rather than once per drawing. */
 static void alpha_pool_dense(float *alpha, const dl_model *m, int c)
 {
     const dl_layer *fc = &m->layers[m->n_layers - 1];
     const dl_layer *pool = &m->layers[m->cam_layer + 1];
     const int cells = pool->out_h * pool->out_w, K = pool->out_c;
     const float *wc = m->params + fc->w_off + (size_t)c * fc->in_size;
-    if (K == 12) alpha_pool_dense_k(alpha, wc, cells, 12); /* the seed network: unrolled */
-    else alpha_pool_dense_k(alpha, wc, cells, K);
+    for (int k = 0; k < K; k++) {
+        float s = 0.0f;
+        for (int q = 0; q < cells; q++) s += wc[k * cells + q];
+        alpha[k] = s / (float)DL_MAP_SIZE;
+    }
 }
 
 /* sum_k al[k] * a[k], in k order */

@@ -305,6 +305,8 @@ int cli_bench(int argc, char **argv)
     dl_work w;
     int st = dl_work_alloc(&w, &m, 1);
     if (st != DL_OK) cli_fail("bench", st);
+    static float alpha[DL_CLASSES * DL_MAX_CHANNELS]; /* as the WASM: once per weights */
+    if ((st = dl_gradcam_prepare(&m, alpha)) != DL_OK) cli_fail("bench", st);
     static dl_cam cam;
     double *t = malloc(sizeof(double) * (size_t)(reps > 128 ? reps : 128)); /* epochs <= 100 */
     if (!t) cli_fail("bench", DL_ERR_NOMEM);
