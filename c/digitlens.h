@@ -204,8 +204,10 @@ float dl_rand_normal(uint64_t *state);  /* N(0, 1) */
  *   A_k      the k-th channel of the CAM layer's output (ReLU'd conv), 24x24
  *   alpha_k^c = (1/Z) sum_ij dy^c/dA_k[i][j],   Z = 24*24
  *   L^c      = ReLU(sum_k alpha_k^c A_k)        raw, unnormalised, 24x24
- * All classes asked for come from one forward pass and one cheap backward
- * each, stopped at A. Max-pool ties route to the first maximum (row-major). */
+ * All classes asked for come from one forward pass: after A come max-pool,
+ * flatten and dense (the seed network; DL_ERR_ARG for another tail), so
+ * dy^c/dA, stopped at A, is fc.weight[c] routed to each pool window's first
+ * maximum, and alpha its mean: a closed form (gradcam.c). */
 
 #define DL_ALL_CLASSES 0x3FFu
 

@@ -24,7 +24,10 @@ static int pool_then_dense(const dl_model *m)
            m->layers[L + 2].spec.kind == DL_FLATTEN && m->layers[L + 3].spec.kind == DL_DENSE;
 }
 
-/* After max-pool -> flatten -> dense, dy^c/dA is zero except at each pool
+/* The textbook alpha is a backward pass from the logit, stopped at A, and
+ * the mean of its gradient over the cells (tests/c/test_gradcam.c does just
+ * that with dl_backward and compares). This network needs none:
+ * after max-pool -> flatten -> dense, dy^c/dA is zero except at each pool
  * window's winner, which receives fc.weight[c, k, cell]: every window passes
  * its gradient to exactly one cell (ties: the first). So
  *   alpha_k^c = (1/Z) sum_cells fc.weight[c, k, cell]
@@ -114,7 +117,7 @@ int dl_gradcam(const dl_model *m, dl_work *w, const float *x, unsigned classes,
                dl_cam *out)
 {
     if (!m || !m->params || !w || w->cap < 1 || !x || !out ||
-        (classes & ~DL_ALL_CLASSES))
+        (classes & ~DL_ALL_CLASSES) || !pool_then_dense(m))
         return DL_ERR_ARG;
     int finite = 1; /* no early exit: the loop vectorises */
     for (int i = 0; i < DL_IN_SIZE; i++) finite &= fabsf(x[i]) <= FLT_MAX;
@@ -138,29 +141,14 @@ int dl_gradcam(const dl_model *m, dl_work *w, const float *x, unsigned classes,
         if (y[c] > y[out->digit]) out->digit = c;
     out->classes = classes;
 
-    const int L = m->cam_layer;
-    const int K = m->layers[L].out_c, Z = DL_MAP_SIZE;
-    const float *A = dl_layer_out(m, w, L);   /* (K, 24, 24) */
-    const int pooled = pool_then_dense(m);
+    const int L = m->cam_layer, K = m->layers[L].out_c;
+    const float *A = dl_layer_out(m, w, L); /* (K, 24, 24) */
     for (int c = 0; c < DL_CLASSES; c++) {
         if (!(classes & (1u << c))) continue;
-        if (pooled && m->gradcam_alpha) {
+        if (m->gradcam_alpha)
             memcpy(out->alpha[c], m->gradcam_alpha + (size_t)c * K, (size_t)K * sizeof(float));
-        } else if (pooled) {
+        else
             alpha_pool_dense(out->alpha[c], m, c);
-        } else {
-            /* dy^c/dA: backward from the logit, stopped at A, no weight grads */
-            float onehot[DL_CLASSES] = { 0 };
-            onehot[c] = 1.0f;
-            st = dl_backward(m, w, onehot, 1, L, NULL);
-            if (st) return st;
-            const float *dA = dl_layer_grad(m, w, L); /* (K, 24, 24) */
-            for (int k = 0; k < K; k++) {
-                float s = 0.0f;
-                for (int p = 0; p < Z; p++) s += dA[k * Z + p];
-                out->alpha[c][k] = s / (float)Z;
-            }
-        }
     }
     weighted_sums_relu(out->maps, out->alpha, classes, A, K);
     return DL_OK;

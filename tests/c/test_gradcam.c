@@ -214,6 +214,22 @@ static void test_gradcam_one_class_equals_all(void **state)
     assert_int_equal(dl_gradcam(&m, &w, x, 1u << 10, &one), DL_ERR_ARG);
     x[100] = NAN;
     assert_int_equal(dl_gradcam(&m, &w, x, 1, &one), DL_ERR_NAN);
+    x[100] = 0.5f;
+    dl_work_free(&w);
+    dl_model_free(&m);
+    /* a network whose A is not followed by max-pool, flatten, dense: the
+     * closed form does not hold, and dl_gradcam says so */
+    static const dl_layer_spec no_pool[4] = {
+        { DL_CONV, "conv", 12, 5 }, { DL_RELU, "relu", 0, 0 },
+        { DL_FLATTEN, "flatten", 0, 0 }, { DL_DENSE, "fc", 10, 0 },
+    };
+    assert_ok(dl_model_plan(&m, no_pool, 4, 1));
+    assert_ok(dl_model_alloc(&m));
+    assert_ok(dl_model_init_he(&m, 3));
+    assert_ok(dl_work_alloc(&w, &m, 1));
+    static float buf[DL_CLASSES * 12];
+    assert_int_equal(dl_gradcam(&m, &w, x, 1, &one), DL_ERR_ARG);
+    assert_int_equal(dl_gradcam_prepare(&m, buf), DL_ERR_ARG);
     dl_work_free(&w);
     dl_model_free(&m);
 }
