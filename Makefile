@@ -45,52 +45,88 @@ build/digitlens: $(CLI_OBJ) $(LIB_OBJ)
 build/test_%: tests/c/test_%.c tests/c/testutil.h $(HDRS)
 	$(CC) $(CFLAGS) -Itests/c $< $(filter %.o,$^) -o $@ -lcmocka -lpng $(LDLIBS)
 
-# ---- WebAssembly: standalone, no imports, fixed memory -----------------
-# c/wasm_api.c holds every export and all the memory (static buffers, ~8.5 MB,
-# mostly the 1024x1024 RGBA preprocess input); the memory never grows. The
-# build fails if the module imports anything. web/ also gets the default
-# weights and the page's sample digits (built from the fetched MNIST test
-# set, so not committed).
+# ---- WebAssembly and the page's files ------------------------------------
+# Standalone modules, no imports, fixed memory. c/wasm_api.c holds every
+# export and all the memory (static buffers, ~8.5 MB, mostly the 1024x1024
+# RGBA preprocess input); the memory never grows. The build fails if a module
+# imports anything. Four modules (issue 4: the widget's download):
+#   web/digitlens.wasm             Grad-CAM alone (-DDL_WASM_GRADCAM_ONLY, no
+#                                  c/cam_methods.c), SIMD: what the page loads
+#   web/digitlens-full.wasm        every CAM method, SIMD: loaded when another
+#                                  method is chosen, and by load() by default
+#   web/digitlens[-full]-nosimd.wasm  the same without SIMD, for the browsers
+#                                  without it (only they download these)
+# web/digit-lens.min.js is web/digit-lens.js and web/digitlens.js bundled and
+# minified (esbuild): the one script a page loads; the two readable sources
+# stay next to it. web/ also gets the default weights and the page's sample
+# digits (built from the fetched MNIST test set, so not committed).
 EMCC      := emcc
-WASM_SRC  := c/status.c c/net.c c/gradcam.c c/preprocess.c c/safetensors.c \
-             c/idx.c c/wasm_api.c c/cam_methods.c
+ESBUILD   := node_modules/.bin/esbuild
+WASM_LIB  := c/status.c c/net.c c/gradcam.c c/preprocess.c c/safetensors.c c/idx.c
+WASM_SRC  := $(WASM_LIB) c/wasm_api.c c/cam_methods.c
 WASM_FLAGS := -std=c11 -O3 -ffp-contract=off -Ic --no-entry -sSTANDALONE_WASM \
               -sALLOW_MEMORY_GROWTH=0 -sINITIAL_MEMORY=12582912 \
               -sTOTAL_STACK=262144 -sERROR_ON_UNDEFINED_SYMBOLS=1
 # Size (issue 4): the layers and Grad-CAM (net.c, gradcam.c), the path of
-# every drawing, are compiled -O3; the rest (parsing the weights, messages,
-# preprocessing, the exports' argument checks, the other CAM methods, whose
-# cost is their extra forward passes in net.c) -Oz (the SIMD wasm: 20.4 KB
-# gzipped, 22.0 with the methods at -O3). -Oz everywhere would halve it but
-# make a forward 4-5x slower.
+# every drawing, are compiled $(WASM_HOT_OPT); the rest (parsing the weights,
+# messages, preprocessing, the exports' argument checks, the other CAM
+# methods, whose cost is their extra forward passes in net.c) -Oz. -O2 rather
+# than -O3: digitlens.wasm is 1.5 KB smaller gzipped (16.6 KB, not 18.0) and
+# explains as fast (interleaved A/B, 2026-11-25: within 2 %). -Os or -Oz
+# everywhere would shrink it further but make a forward 2-5x slower.
+WASM_HOT_OPT ?= -O2
 WASM_COLD := c/status.c c/safetensors.c c/idx.c c/preprocess.c c/wasm_api.c c/cam_methods.c
-WASM_CC    = $(EMCC) -std=c11 -ffp-contract=off -Ic $(if $(filter $<,$(WASM_COLD)),-Oz,-O3)
+WASM_CC    = $(EMCC) -std=c11 -ffp-contract=off -Ic $(if $(filter $<,$(WASM_COLD)),-Oz,$(WASM_HOT_OPT))
 build/wasm/simd/%.o: c/%.c $(HDRS)
 	@mkdir -p $(@D)
 	$(WASM_CC) -msimd128 -c $< -o $@
 build/wasm/nosimd/%.o: c/%.c $(HDRS)
 	@mkdir -p $(@D)
 	$(WASM_CC) -c $< -o $@
+build/wasm/simd/wasm_api_gradcam.o: c/wasm_api.c $(HDRS)
+	@mkdir -p $(@D)
+	$(WASM_CC) -DDL_WASM_GRADCAM_ONLY -msimd128 -c $< -o $@
+build/wasm/nosimd/wasm_api_gradcam.o: c/wasm_api.c $(HDRS)
+	@mkdir -p $(@D)
+	$(WASM_CC) -DDL_WASM_GRADCAM_ONLY -c $< -o $@
+WASM_GRADCAM_OBJ = $(WASM_LIB:c/%.c=build/wasm/$(1)/%.o) build/wasm/$(1)/wasm_api_gradcam.o
+WASM_FULL_OBJ    = $(WASM_SRC:c/%.c=build/wasm/$(1)/%.o)
+WASM_SIMD    := -msimd128
+WASM_OPT_SIMD   := --enable-simd
+WASM_OPT_NOSIMD := --mvp-features --enable-mutable-globals --enable-sign-ext
 WEB_DATA  := web/seednet.safetensors web/samples.bin
+WEB_WASM  := web/digitlens.wasm web/digitlens-nosimd.wasm web/digitlens-full.wasm web/digitlens-full-nosimd.wasm
 # the C the page links to, so a reader can follow Grad-CAM from the page
 WEB_SRC   := web/src/digitlens.h web/src/net.c web/src/gradcam.c web/src/cam_methods.c
 # zero imports, or the rule fails (a libc call that needs WASI would add one)
 WASM_NO_IMPORTS = node -e 'const f=process.argv[1], i=WebAssembly.Module.imports(new WebAssembly.Module(require("fs").readFileSync(f))); if (i.length) { console.error(f + ": imports " + i.map(x => x.module + "." + x.name).join(", ")); process.exit(1) }'
-wasm: web/digitlens.wasm web/digitlens-nosimd.wasm $(WEB_DATA) $(WEB_SRC)
+# $(call WASM_LINK,emcc flags,wasm-opt flags): objects ($^) -> $@
+define WASM_LINK
+	@mkdir -p build
+	$(EMCC) $(WASM_FLAGS) $(1) $^ -o build/$(basename $(notdir $@)).raw.wasm
+	wasm-opt -O3 $(2) --strip-debug --strip-producers build/$(basename $(notdir $@)).raw.wasm -o $@.tmp
+	@$(WASM_NO_IMPORTS) $@.tmp && mv -f $@.tmp $@
+endef
+wasm: $(WEB_WASM) web/digit-lens.min.js $(WEB_DATA) $(WEB_SRC)
 web/src/%: c/%
 	@mkdir -p web/src
 	cp -f $< $@
-web/digitlens.wasm: $(WASM_SRC:c/%.c=build/wasm/simd/%.o)
-	@mkdir -p build
-	$(EMCC) $(WASM_FLAGS) -msimd128 $^ -o build/digitlens-simd.raw.wasm
-	wasm-opt -O3 --enable-simd --strip-debug --strip-producers build/digitlens-simd.raw.wasm -o $@.tmp
-	@$(WASM_NO_IMPORTS) $@.tmp && mv -f $@.tmp $@
-web/digitlens-nosimd.wasm: $(WASM_SRC:c/%.c=build/wasm/nosimd/%.o)
-	@mkdir -p build
-	$(EMCC) $(WASM_FLAGS) $^ -o build/digitlens-nosimd.raw.wasm
-	wasm-opt -O3 --mvp-features --enable-mutable-globals --enable-sign-ext --strip-debug --strip-producers \
-	  build/digitlens-nosimd.raw.wasm -o $@.tmp
-	@$(WASM_NO_IMPORTS) $@.tmp && mv -f $@.tmp $@
+web/digitlens.wasm: $(call WASM_GRADCAM_OBJ,simd)
+	$(call WASM_LINK,$(WASM_SIMD),$(WASM_OPT_SIMD))
+web/digitlens-nosimd.wasm: $(call WASM_GRADCAM_OBJ,nosimd)
+	$(call WASM_LINK,,$(WASM_OPT_NOSIMD))
+web/digitlens-full.wasm: $(call WASM_FULL_OBJ,simd)
+	$(call WASM_LINK,$(WASM_SIMD),$(WASM_OPT_SIMD))
+web/digitlens-full-nosimd.wasm: $(call WASM_FULL_OBJ,nosimd)
+	$(call WASM_LINK,,$(WASM_OPT_NOSIMD))
+# The banner is V8's compile hint: every function of the bundle is compiled
+# while the script streams in, not at its first call on the main thread.
+web/digit-lens.min.js: web/digit-lens.js web/digitlens.js | $(ESBUILD)
+	$(ESBUILD) web/digit-lens.js --bundle --format=esm --minify --target=es2022 \
+	  --external:node:* --legal-comments=none --log-level=warning --outfile=$@ \
+	  --banner:js="//# allFunctionsCalledOnLoad"
+$(ESBUILD):
+	@bash tools/setup.sh
 # The page's default weights: "d4" (fc.weight as 4-bit differences of levels
 # on a grid of 0.6 x each row's RMS, GPTQ-rounded on 10,000 training images;
 # conv.weight int8), 6.9 KB gzipped at 99.07 % (weights/README.md).
@@ -129,7 +165,7 @@ demo: setup
 	node tools/serve.mjs web $(PORT)
 
 clean:
-	rm -rf build web/digitlens.wasm web/digitlens-nosimd.wasm $(WEB_DATA) web/src
+	rm -rf build $(WEB_WASM) web/digit-lens.min.js $(WEB_DATA) web/src
 
 # ---- bench (issue 4) -----------------------------------------------------
 #   make bench-peers  install the peers: Debian's python3-torch (training,
@@ -142,7 +178,7 @@ clean:
 WEIGHTS    ?= weights/seednet.safetensors
 BENCH_ARGS ?=
 .PHONY: bench bench-peers
-bench: build/digitlens web/digitlens.wasm web/digitlens-nosimd.wasm build/bench/peak.wasm data \
+bench: build/digitlens $(WEB_WASM) web/digit-lens.min.js build/bench/peak.wasm data \
        $(if $(wildcard weights/seednet.safetensors),web/seednet.safetensors)
 	node tools/bench/run.mjs --weights $(WEIGHTS) $(BENCH_ARGS)
 bench-peers:

@@ -24,6 +24,10 @@
  *     dl_image_max_side() -> int width and height are each at most this
  *     dl_preprocess_rgba(w, h)   canvas ImageData -> dl_input_buf
  *     dl_preprocess_gray(w, h)   0 = black .. 255 = white -> dl_input_buf
+ *     dl_frame()                 after a preprocess: where the 28x28 frame
+ *                                lies on that image, in dl_frame_buf()
+ *     dl_frame_buf() -> f32*     (scale, ox, oy): image pixel = o + scale *
+ *                                28x28 coordinate
  *   inference (reads dl_input_buf, writes the result below)
  *     dl_classify()              forward pass only: digit, logits, probs
  *     dl_explain(mask)           Grad-CAM for the classes in mask (bit c =
@@ -37,6 +41,9 @@
  *     dl_explain_method(method, mask)  like dl_explain, by method id (0 =
  *                                gradcam .. dl_method_count()-1)
  *     dl_method_count() -> int   dl_method_name(i) -> char*  ("gradcam++", ...)
+ *                                Built with -DDL_WASM_GRADCAM_ONLY (the page's
+ *                                default module, without c/cam_methods.c):
+ *                                the same exports, and one method, gradcam.
  *     dl_result_side()  -> int   24: maps in dl_result_maps; 28: in
  *                                dl_result_pixmaps (10, 28, 28)
  *     dl_result_pixmaps() -> f32*
@@ -91,6 +98,9 @@ static uint8_t gray[DL_WASM_IMAGE_SIDE * DL_WASM_IMAGE_SIDE];
 static float place_buf[DL_WASM_HEAT_SIDE * DL_WASM_HEAT_SIDE];
 static uint8_t heat_buf[DL_WASM_HEAT_SIDE * DL_WASM_HEAT_SIDE * 4];
 static float norm_buf[DL_CLASSES * DL_IN_SIZE];
+static float frame_buf[3];                   /* scale, ox, oy */
+static const uint8_t *last_gray;             /* the last preprocessed image */
+static int last_w, last_h;
 static dl_cam cam;
 static char last_error[256];
 
@@ -186,6 +196,17 @@ static int check_side(int w, int h, int max, const char *context)
     return DL_OK;
 }
 
+/* The paper's grey level: the median of the image's border. */
+static int border_paper(const uint8_t *g, int w, int h)
+{
+    uint32_t hist[256] = {0};
+    for (int x = 0; x < w; x++) { hist[g[x]]++; hist[g[(size_t)(h - 1) * w + x]]++; }
+    for (int y = 0; y < h; y++) { hist[g[(size_t)y * w]]++; hist[g[(size_t)y * w + w - 1]]++; }
+    int paper = 0;
+    for (uint32_t seen = 0; paper < 255 && (seen += hist[paper]) <= (uint32_t)(w + h); paper++) {}
+    return paper;
+}
+
 /* A scribble over the whole pad is not a digit, whichever way the border
  * makes the polarity come out: ink (|v - paper| > 64, paper = the border's
  * median, as preprocessing reads it) on more than 40% of the image, or
@@ -193,12 +214,7 @@ static int check_side(int w, int h, int max, const char *context)
  * the digit). A digit on a pad or a page leaves margins. */
 static int is_scribble(const uint8_t *g, int w, int h)
 {
-    uint32_t hist[256] = {0}, n_border = 0;
-    for (int x = 0; x < w; x++) { hist[g[x]]++; hist[g[(size_t)(h - 1) * w + x]]++; }
-    for (int y = 0; y < h; y++) { hist[g[(size_t)y * w]]++; hist[g[(size_t)y * w + w - 1]]++; }
-    n_border = 2u * (uint32_t)(w + h);
-    int paper = 0;
-    for (uint32_t seen = 0; paper < 255 && (seen += hist[paper]) <= n_border / 2; paper++) {}
+    const int paper = border_paper(g, w, h);
     size_t ink = 0;
     int top = 0, bottom = 0, left = 0, right = 0;
     for (int y = 0; y < h; y++)
@@ -222,11 +238,60 @@ static int preprocess_gray(const uint8_t *g, int w, int h)
     int ink = 0;
     for (int i = 0; i < DL_IN_SIZE; i++) ink += input[i] > 0.5f;
     if (ink > DL_WASM_MAX_INK) return fail(DL_ERR_NO_INK, "preprocess", covers);
+    last_gray = g;
+    last_w = w;
+    last_h = h;
+    return DL_OK;
+}
+
+/* Where the network's 28x28 frame lies on the last preprocessed image, so a
+ * map can be drawn over the drawing it came from. Preprocessing fits the
+ * ink's box into 20x20 and moves the centre of mass to the middle, so the
+ * frame is the image scaled by L/20 (L: the box's longer side) about the
+ * centre of mass: image pixel = o + scale * (28x28 coordinate). Ink here is
+ * a pixel more than 10% of full scale away from the paper (the border's
+ * median), weighted by that distance; the 28x28 side is dl_input_buf. */
+EXPORT(dl_frame_buf) float *wasm_frame_buf(void) { return frame_buf; }
+EXPORT(dl_frame) int wasm_frame(void)
+{
+    if (!last_gray) return fail(DL_ERR_ARG, "frame", "no image preprocessed");
+    const uint8_t *g = last_gray;
+    const int w = last_w, h = last_h, paper = border_paper(g, w, h);
+    int x0 = w, y0 = h, x1 = -1, y1 = -1;
+    double m = 0, mx = 0, my = 0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            int d = g[(size_t)y * w + x] - paper;
+            if (d < 0) d = -d;
+            if (d <= 26) continue;
+            if (x < x0) x0 = x;
+            if (x > x1) x1 = x;
+            if (y < y0) y0 = y;
+            if (y > y1) y1 = y;
+            m += d; mx += d * (x + 0.5); my += d * (y + 0.5);
+        }
+    double n = 0, nx = 0, ny = 0;
+    for (int i = 0; i < DL_IN_SIZE; i++) {
+        n += input[i];
+        nx += input[i] * (i % DL_IN_W + 0.5);
+        ny += input[i] * (i / DL_IN_W + 0.5);
+    }
+    if (!(m > 0) || !(n > 0)) {
+        frame_buf[0] = (float)w / DL_IN_W;
+        frame_buf[1] = frame_buf[2] = 0.0f;
+        return DL_OK;
+    }
+    int side = x1 - x0 > y1 - y0 ? x1 - x0 + 1 : y1 - y0 + 1;
+    double s = side / 20.0; /* image pixels per 28x28 pixel */
+    frame_buf[0] = (float)s;
+    frame_buf[1] = (float)(mx / m - s * (nx / n));
+    frame_buf[2] = (float)(my / m - s * (ny / n));
     return DL_OK;
 }
 
 EXPORT(dl_preprocess_rgba) int wasm_preprocess_rgba(int w, int h)
 {
+    last_gray = NULL;
     int st = check_side(w, h, DL_WASM_IMAGE_SIDE, "preprocess");
     if (st) return st;
     dl_rgba_to_gray(gray, image, (size_t)w * (size_t)h);
@@ -235,6 +300,7 @@ EXPORT(dl_preprocess_rgba) int wasm_preprocess_rgba(int w, int h)
 
 EXPORT(dl_preprocess_gray) int wasm_preprocess_gray(int w, int h)
 {
+    last_gray = NULL;
     int st = check_side(w, h, DL_WASM_IMAGE_SIDE, "preprocess");
     if (st) return st;
     return preprocess_gray(image, w, h);
@@ -282,23 +348,53 @@ EXPORT(dl_explain) int wasm_explain(unsigned mask)
     return DL_OK;
 }
 
+#ifdef DL_WASM_GRADCAM_ONLY
+/* The page's default module: Grad-CAM alone, without c/cam_methods.c (a
+ * fifth of the module, gzipped). Method 0 is dl_cam_method(DL_M_GRADCAM) to
+ * the bit: dl_gradcam, and when all of A is zero, every class undefined and
+ * the alphas zero. */
+enum { N_METHODS = 1 };
+static const char *method_name(int i) { return i == DL_M_GRADCAM ? "gradcam" : NULL; }
+static int cam_method(int method, unsigned mask)
+{
+    int st = dl_gradcam(&model, &work, input, mask, &cam);
+    if (st) return st;
+    const float *A = dl_layer_out(&model, &work, model.cam_layer);
+    const int n = (int)model.layers[model.cam_layer].out_size;
+    int dead = 1;
+    for (int i = 0; i < n && dead; i++) dead = A[i] == 0.0f;
+    if (dead) {
+        cam.undefined = mask;
+        memset(cam.alpha, 0, sizeof cam.alpha);
+    }
+    return DL_OK;
+}
+#else
+enum { N_METHODS = DL_M_COUNT };
+static const char *method_name(int i) { return dl_cam_method_name(i); }
+static int cam_method(int method, unsigned mask)
+{
+    return dl_cam_method(&model, &work, input, method, mask, &cam);
+}
+#endif
+
 EXPORT(dl_explain_method) int wasm_explain_method(int method, unsigned mask)
 {
     int st = ready("explain");
     if (st) return st;
-    if (!dl_cam_method_name(method))
+    if (!method_name(method))
         return fail(DL_ERR_ARG, "explain", "unknown method (0 .. dl_method_count()-1)");
     if (mask == 0 || mask > DL_ALL_CLASSES)
         return fail(DL_ERR_ARG, "explain", "class mask must be 1..0x3FF (classes 0..9)");
     if ((st = check_input("explain"))) return st;
-    if ((st = dl_cam_method(&model, &work, input, method, mask, &cam))) return fail(st, "explain", NULL);
+    if ((st = cam_method(method, mask))) return fail(st, "explain", NULL);
     return DL_OK;
 }
 
-EXPORT(dl_method_count) int wasm_method_count(void) { return DL_M_COUNT; }
+EXPORT(dl_method_count) int wasm_method_count(void) { return N_METHODS; }
 EXPORT(dl_method_name) const char *wasm_method_name(int i)
 {
-    const char *n = dl_cam_method_name(i);
+    const char *n = method_name(i);
     return n ? n : "";
 }
 /* 24 or 28; 0 (nothing explained yet) reads as 24 */

@@ -39,6 +39,7 @@ const server = http.createServer((req, res) => {
       { source: '**/*.bin', headers: [{ key: 'Content-Type', value: 'application/octet-stream' }] },
       { source: '**/*.wasm', headers: [{ key: 'Content-Type', value: 'application/wasm' }] },
       { source: 'src/*.@(c|h)', headers: [{ key: 'Content-Type', value: 'text/plain; charset=utf-8' }] },
+      { source: '*.d.ts', headers: [{ key: 'Content-Type', value: 'text/plain; charset=utf-8' }] },
     ],
   }).catch((e) => {
     console.error(`serve: ${req.url}: ${e.message}`);

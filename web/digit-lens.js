@@ -6,16 +6,25 @@
 //
 // Attributes: weights (URL of a safetensors file; default: the one next to
 // this file), size (CSS pixels of the square pad, 160..560, default 280).
-// Event: `result`, detail {digit, probs, maps}; the last one is in .result.
+// Event: `result`, detail {digit, probs, maps, input}; the last one is in
+// .result (input: the 28x28 image the network saw, 784 values in 0..1).
 // Shadow DOM, styles through a constructed stylesheet (no inline <style>, so
 // a strict Content-Security-Policy is fine), no globals, no requests beyond
 // its own files (the wasm, the weights, and samples.bin when asked for).
+//
+// It starts with the small module (digitlens.wasm: Grad-CAM alone) and
+// fetches the one with every method (digitlens-full.wasm) only when another
+// method is chosen in its selector. Pages load the bundle of this file and
+// digitlens.js (digit-lens.min.js, made by `make wasm`), which also exports
+// the loader's API.
 import { load, DigitLensError, METHODS } from './digitlens.js';
+
+export * from './digitlens.js';
 
 const CSS = `
 :host { display: inline-block; --pad: 280px; --ink: #0b0c10; --fg: #1d2330; --muted: #6b7280;
   --line: #e4e7ec; --card: #fff; --track: #eef0f4; --accent: #f26b1d; --bar: #b8bec9;
-  color: var(--fg); font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+  color: var(--fg); font: 14px/1.4 system-ui, sans-serif; }
 @media (prefers-color-scheme: dark) { :host { --fg: #e6e8ee; --muted: #9aa3b2; --line: #2a2f3a;
   --card: #151821; --track: #232836; --bar: #5b6475; } }
 * { box-sizing: border-box; }
@@ -77,7 +86,16 @@ button:focus-visible, input:focus-visible { outline: 2px solid var(--accent); ou
 .card:not([data-state=ok]) [part=strip] { opacity: .12; pointer-events: none; }
 `;
 
-const HTML = `
+// HEAT28: the overlay is coloured at 4 pixels per input pixel, in the
+// network's 28x28 frame, and drawn onto the pad scaled (bilinear), so a
+// drawing costs 112x112 colour lookups whatever the pad's size. READ: the
+// pad is read at READ x READ pixels (a digit over most of the pad still
+// spans 100 of them for preprocessing's 20x20 box), so a drawing costs the
+// same on a 3x screen as on a 1x one.
+const TILE = 56, HEAT28 = 112, READ = 140;
+const DIGITS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+// HTML and the numbers in it are the module's own: no user data is parsed.
+const HTML = () => `
 <div class="card" data-state="loading">
   <div>
     <div class="stage">
@@ -101,19 +119,27 @@ const HTML = `
         aria-label="The 28 by 28 image the network saw"></canvas>28×28 input</figure>
     </div>
     <div class="panel">
-      <div class="bars" role="radiogroup" aria-label="Class probabilities; choose one to see its Grad-CAM map"></div>
+      <div class="bars" role="radiogroup" aria-label="Class probabilities; choose one to see its Grad-CAM map">${DIGITS.map((c) =>
+        `<button class="bar" role="radio" aria-checked="false" data-cls="${c}"><span class="lbl">${c}</span><span class="track"><span class="fill"></span></span><span class="pct">–</span></button>`).join('')}</div>
       <div part="message" role="status" aria-live="polite">Loading the model…</div>
     </div>
   </div>
   <div class="stripbox">
     <p class="cap">Grad-CAM of every class, one shared scale (brighter = more evidence for that digit)</p>
-    <div part="strip" role="radiogroup" aria-label="Grad-CAM maps of all ten classes"></div>
+    <div part="strip" role="radiogroup" aria-label="Grad-CAM maps of all ten classes">${DIGITS.map((c) =>
+      `<button class="tile" role="radio" aria-checked="false" aria-label="Grad-CAM map of class ${c}" data-cls="${c}"><canvas width="${TILE}" height="${TILE}"></canvas>${c}</button>`).join('')}</div>
   </div>
 </div>`;
 
-const TILE = 56, MAX_SIDE = 1024, HEAT28 = 280;
 let sheet = null; // one constructed stylesheet shared by every instance
+let template = null; // the shadow DOM, parsed once, cloned by every instance
 const samples = new Map(); // samples.bin URL -> Promise<{labels, pixels, count}>
+
+function bold(text) {
+  const b = document.createElement('b');
+  b.textContent = text;
+  return b;
+}
 
 function styles(root) {
   if ('adoptedStyleSheets' in root && typeof CSSStyleSheet.prototype.replaceSync === 'function') {
@@ -143,42 +169,22 @@ async function loadSamples(url) {
   return samples.get(url);
 }
 
-// Where the network's 28x28 frame lies on the drawing. Preprocessing fits
-// the ink's bounding box into 20x20 and moves its centre of mass to the
-// middle, so the frame is the drawing scaled by 20 / (longer side of the
-// box) about the centre of mass: pad pixel = o + scale * (28x28 coordinate).
-// img: the pad's pixels (white ink on black), f: pad pixels per img pixel.
-function placement(img, x28, f) {
-  const { data, width: w, height: h } = img;
-  let x0 = w, y0 = h, x1 = -1, y1 = -1, m = 0, mx = 0, my = 0;
-  for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++) {
-      const v = data[4 * (y * w + x)];
-      if (v <= 26) continue; // below 10% of full ink: paper, as preprocess reads it
-      if (x < x0) x0 = x; if (x > x1) x1 = x; if (y < y0) y0 = y; if (y > y1) y1 = y;
-      m += v; mx += v * (x + 0.5); my += v * (y + 0.5);
-    }
-  let n = 0, nx = 0, ny = 0;
-  for (let i = 0; i < 784; i++) { n += x28[i]; nx += x28[i] * ((i % 28) + 0.5); ny += x28[i] * (Math.floor(i / 28) + 0.5); }
-  if (!m || !n) return { scale: (w * f) / 28, ox: 0, oy: 0 };
-  const s = Math.max(x1 - x0 + 1, y1 - y0 + 1) / 20; // img pixels per 28x28 pixel
-  return { scale: s * f, ox: f * (mx / m - s * (nx / n)), oy: f * (my / m - s * (ny / n)) };
-}
-
 export class DigitLens extends HTMLElement {
   static get observedAttributes() { return ['weights', 'size']; }
 
   #lens = null; #loading = null; #strokes = []; #stroke = null; #sample = null;
-  #cls = null; #frame = 0; #size = 280; #dpr = 1; #x = null; #place = null;
+  #cls = null; #frame = 0; #size = 280; #dpr = 1; #x = null; #place = null; #strip = 0; #shown = false;
   #$ = {};
 
   constructor() {
     super();
     const root = this.attachShadow({ mode: 'open' });
     styles(root);
-    const t = document.createElement('template');
-    t.innerHTML = HTML;
-    root.append(t.content);
+    if (!template) {
+      template = document.createElement('template');
+      template.innerHTML = HTML();
+    }
+    root.append(template.content.cloneNode(true));
     const q = (s) => root.querySelector(s);
     const $ = (this.#$ = {
       card: q('.card'), pad: q('[part=pad]'), heat: q('[part=heat]'), digit: q('[part=digit]'),
@@ -187,23 +193,6 @@ export class DigitLens extends HTMLElement {
     });
     /** The last result event's detail, or null. */
     this.result = null;
-    for (let c = 0; c < 10; c++) {
-      const b = document.createElement('button');
-      b.className = 'bar';
-      b.setAttribute('role', 'radio');
-      b.setAttribute('aria-checked', 'false');
-      b.dataset.cls = c;
-      b.innerHTML = `<span class="lbl">${c}</span><span class="track"><span class="fill"></span></span><span class="pct">–</span>`;
-      $.bars.append(b);
-      const tile = document.createElement('button');
-      tile.className = 'tile';
-      tile.setAttribute('role', 'radio');
-      tile.setAttribute('aria-checked', 'false');
-      tile.setAttribute('aria-label', `Grad-CAM map of class ${c}`);
-      tile.dataset.cls = c;
-      tile.innerHTML = `<canvas width="${TILE}" height="${TILE}"></canvas>${c}`;
-      $.strip.append(tile);
-    }
     $.padCtx = $.pad.getContext('2d', { willReadFrequently: true });
     $.heatCtx = $.heat.getContext('2d');
     $.inputCtx = $.input.getContext('2d');
@@ -223,7 +212,8 @@ export class DigitLens extends HTMLElement {
     $.opacity.addEventListener('input', () => { $.heat.style.opacity = $.opacity.value / 100; });
     $.method.addEventListener('change', () => {
       $.cap.textContent = `${$.method.value} map of every class, one shared scale (brighter = more evidence for that digit)`;
-      this.#update();
+      if (this.#lens && !this.#lens.methods.includes($.method.value)) this.#load(this.#lens);
+      else this.#update();
     });
     root.addEventListener('click', (e) => {
       const b = e.target.closest('button');
@@ -262,12 +252,15 @@ export class DigitLens extends HTMLElement {
     } catch (e) { this.#error(e.message); }
   }
 
-  async #load() {
+  // The model: the small module while the selector says gradcam, the full
+  // one otherwise. from: the lens whose weights to keep (a method change).
+  async #load(from) {
     const attr = this.getAttribute('weights');
-    const opts = attr ? { weights: new URL(attr, document.baseURI) } : {};
+    const methods = this.#$.method.value === 'gradcam' ? 'gradcam' : 'all';
     this.#lens = null;
-    this.#state('loading', 'Loading the model…');
-    const p = (this.#loading = load(opts));
+    this.#state('loading', from ? `Loading ${this.#$.method.value}…` : 'Loading the model…');
+    const p = (this.#loading = from ? from.withAllMethods()
+      : load({ methods, ...(attr && { weights: new URL(attr, document.baseURI) }) }));
     try {
       const lens = await p;
       if (this.#loading !== p) return; // superseded by a newer weights attribute
@@ -291,6 +284,9 @@ export class DigitLens extends HTMLElement {
   // No result to show: clear every output (the state's message says why).
   #blank() {
     const $ = this.#$;
+    this.#strip++; // a strip still to be drawn is not
+    if (!this.#shown) return; // nothing drawn yet: the canvases are blank
+    this.#shown = false;
     $.digit.textContent = '–';
     $.sub.textContent = '';
     $.heatCtx.setTransform(1, 0, 0, 1, 0, 0);
@@ -385,12 +381,14 @@ export class DigitLens extends HTMLElement {
 
   #padImage() {
     const $ = this.#$;
-    if ($.pad.width <= MAX_SIDE) return $.padCtx.getImageData(0, 0, $.pad.width, $.pad.height);
-    const c = document.createElement('canvas');
-    c.width = c.height = MAX_SIDE;
-    const ctx = c.getContext('2d', { willReadFrequently: true });
-    ctx.drawImage($.pad, 0, 0, MAX_SIDE, MAX_SIDE);
-    return ctx.getImageData(0, 0, MAX_SIDE, MAX_SIDE);
+    if (!$.readCtx) {
+      const c = document.createElement('canvas');
+      c.width = c.height = READ;
+      $.readCtx = c.getContext('2d', { willReadFrequently: true });
+      $.readCtx.imageSmoothingQuality = 'medium'; // averages when the pad is several times larger
+    }
+    $.readCtx.drawImage($.pad, 0, 0, READ, READ);
+    return $.readCtx.getImageData(0, 0, READ, READ);
   }
 
   // ---- inference and display ----
@@ -410,9 +408,10 @@ export class DigitLens extends HTMLElement {
         this.#x = this.#sample.pixels;
         this.#place = { scale: this.#$.pad.width / 28, ox: 0, oy: 0 };
       } else {
-        const img = this.#padImage();
+        const img = this.#padImage(), f = this.#$.pad.width / img.width;
         this.#x = lens.preprocess(img);
-        this.#place = placement(img, this.#x, this.#$.pad.width / img.width);
+        const { scale, ox, oy } = lens.frame(); // the 28x28 frame on the pad
+        this.#place = { scale: scale * f, ox: ox * f, oy: oy * f };
       }
       r = lens.explain(this.#x, { method: this.#$.method.value });
     } catch (e) {
@@ -423,7 +422,7 @@ export class DigitLens extends HTMLElement {
       return;
     }
     this.#state('ok');
-    this.result = { digit: r.digit, probs: r.probs, maps: r.maps };
+    this.result = { digit: r.digit, probs: r.probs, maps: r.maps, input: this.#x };
     this.#render();
     this.dispatchEvent(new CustomEvent('result', { detail: this.result, bubbles: true }));
   }
@@ -435,14 +434,16 @@ export class DigitLens extends HTMLElement {
 
   #render() {
     const $ = this.#$, lens = this.#lens, { digit, probs, maps } = this.result;
+    this.#shown = true;
     const cls = this.#cls ?? digit;
     $.digit.textContent = digit;
-    const s = this.#sample && !this.#strokes.length ? ` · sample labelled <b>${this.#sample.label}</b>` : '';
+    const sample = this.#sample && !this.#strokes.length;
     // A map can be zero everywhere (Grad-CAM: the averaged gradient finds no
     // positive evidence). Say so rather than show an empty overlay.
     const lit = maps[cls].some((v) => v > 0), name = $.method.value === 'gradcam' ? 'Grad-CAM' : $.method.value;
-    $.sub.innerHTML = `<b>${(probs[digit] * 100).toFixed(1)}%</b> sure${s}<br>` +
-      (lit ? `heatmap: why <b>${cls}</b>` : `no positive ${name} evidence for <b>${cls}</b>`);
+    $.sub.replaceChildren(bold(`${(probs[digit] * 100).toFixed(1)}%`), ' sure',
+      ...(sample ? [' · sample labelled ', bold(this.#sample.label)] : []), document.createElement('br'),
+      lit ? 'heatmap: why ' : `no positive ${name} evidence for `, bold(cls));
     [...$.bars.children].forEach((b, c) => {
       const p = probs[c] * 100;
       b.classList.toggle('top', c === digit);
@@ -469,7 +470,16 @@ export class DigitLens extends HTMLElement {
     $.heatCtx.setTransform(sc, 0, 0, sc, ox * k, oy * k);
     $.heatCtx.drawImage($.heat28, 0, 0);
     $.heatCtx.setTransform(1, 0, 0, 1, 0, 0);
-    // all ten on one shared scale, the input screened over each
+    // The strip of ten after the frame that shows the map above: the first
+    // heatmap does not wait for ten more.
+    const token = ++this.#strip;
+    requestAnimationFrame(() => setTimeout(() => { if (token === this.#strip) this.#tiles(); }));
+  }
+
+  // all ten on one shared scale, the input screened over each
+  #tiles() {
+    const $ = this.#$, lens = this.#lens, { maps } = this.result, cls = this.#cls ?? this.result.digit;
+    if (!lens) return;
     $.tiles.forEach((ctx, c) => {
       lens.heatmap(maps, c, { width: TILE, shared: true, into: $.tileImg.data });
       ctx.putImageData($.tileImg, 0, 0);

@@ -1,4 +1,6 @@
 // Type declarations for digitlens.js (ES module) and the <digit-lens> element.
+// digit-lens.min.js (the bundle a page loads) exports all of digitlens.js and
+// the element's class, DigitLens.
 
 /** 784 numbers in 0..1, row-major 28x28, white ink on black (MNIST's scale). */
 export type Pixels28 = ArrayLike<number>;
@@ -28,10 +30,28 @@ export interface Classification {
   probs: Float32Array; // (10)
 }
 
+/** The CAM methods, in the order of the C library (dl_cam_method). */
+export type Method = 'gradcam' | 'gradcam++' | 'xgradcam' | 'hirescam' | 'layercam' | 'scorecam' |
+  'ablationcam' | 'eigencam' | 'counterfactual' | 'guided-backprop' | 'guided-gradcam';
+export const METHODS: readonly Method[];
+
 export interface Explanation extends Classification {
+  method: Method;
+  /** 24 (maps of 24x24) or 28 (the guided methods' 28x28 maps). */
+  side: 24 | 28;
+  /** Classes whose map is zero by definition for this input and method. */
+  undefined: number[];
   logits: Float32Array; // (10) pre-softmax class scores
-  /** maps[c]: the raw Grad-CAM map of class c, 24x24 row-major (576); null if not asked for. */
+  /** maps[c]: the raw map of class c, side x side row-major; null if not asked for. */
   maps: (Float32Array | null)[];
+}
+
+/** Where the network's 28x28 frame lies on a preprocessed image:
+ * image pixel = o + scale * (28x28 coordinate). */
+export interface Frame {
+  scale: number;
+  ox: number;
+  oy: number;
 }
 
 export interface HeatmapOptions {
@@ -57,14 +77,21 @@ export interface Lens {
   readonly simd: boolean | null;
   /** __metadata__ of the loaded weights (string values). */
   readonly metadata: Readonly<Record<string, string>>;
+  /** The methods this module has: METHODS, or ['gradcam'] (load({ methods: 'gradcam' })). */
+  readonly methods: readonly Method[];
+  /** The same weights in the module with every method. */
+  withAllMethods(): Promise<Lens>;
   /** The module's memory; fixed size, it never grows. */
   readonly memory: WebAssembly.Memory;
   /** Replace the weights with the bytes of a safetensors file (F32/F16, seednet shapes). */
   setWeights(bytes: ArrayBuffer | ArrayBufferView): void;
   /** Any image up to 1024x1024 -> the 28x28 MNIST-format input. */
   preprocess(image: ImageLike): Float32Array;
+  /** After preprocess(image): where the 28x28 frame lies on that image. */
+  frame(): Frame;
   classify(pixels28: Pixels28): Classification;
-  explain(pixels28: Pixels28, options?: { classes?: Classes }): Explanation;
+  /** Throws (code 'METHOD') for a method the module lacks (see methods). */
+  explain(pixels28: Pixels28, options?: { classes?: Classes; method?: Method }): Explanation;
   /** A raw 24x24 map placed on the input at width x height (cell (i,j) on pixel (i+2,j+2)). */
   place(map: ArrayLike<number>, width?: number, height?: number): Float32Array;
   /** The map of class cls normalised, placed and coloured. maps: 10 entries, null for absent. */
@@ -74,20 +101,29 @@ export interface Lens {
 export interface LoadOptions {
   /** A URL, or the bytes of a safetensors file; default: seednet.safetensors next to digitlens.js. */
   weights?: string | URL | ArrayBuffer | ArrayBufferView;
-  /** The .wasm to use; default: digitlens.wasm, or digitlens-nosimd.wasm without WASM SIMD. */
+  /** 'all' (default): every method, digitlens-full.wasm; 'gradcam': Grad-CAM alone,
+   * digitlens.wasm, the smaller download (what <digit-lens> starts with). */
+  methods?: 'all' | 'gradcam';
+  /** The .wasm to use; default: wasmFile(methods), by SIMD support. */
   wasm?: string | URL;
 }
 
 export function load(options?: LoadOptions): Promise<Lens>;
 /** True when this engine runs WebAssembly SIMD. */
 export function simdSupported(): boolean;
+/** The .wasm file name for a set of methods: digitlens[-full][-nosimd].wasm. */
+export function wasmFile(methods?: 'all' | 'gradcam', simd?: boolean): string;
 
 /** The <digit-lens> element (defined by importing digit-lens.js). */
 export interface DigitLensResult {
   digit: number;
   probs: Float32Array;
   maps: (Float32Array | null)[];
+  /** The 28x28 image the network saw (784 values, 0..1). */
+  input: Float32Array;
 }
+/** The element's class (registered as <digit-lens> when the module loads). */
+export const DigitLens: { new (): DigitLensElement; prototype: DigitLensElement };
 export interface DigitLensElement extends HTMLElement {
   /** The detail of the last `result` event, or null. */
   readonly result: DigitLensResult | null;

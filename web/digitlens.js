@@ -4,6 +4,7 @@
 //
 //   import { load } from './digitlens.js';
 //   const lens = await load();                 // default weights next to this file
+//   // (load({ methods: 'gradcam' }): the smaller module, Grad-CAM alone)
 //   const x = lens.preprocess(imageData);      // any RGBA/gray image -> 784 floats
 //   const { digit, probs } = lens.classify(x);
 //   const { logits, maps } = lens.explain(x, { classes: 'all' });
@@ -37,13 +38,32 @@ const fail = (message, code) => { throw new DigitLensError(message, code); };
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
   10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
 
-/** True when this engine runs WebAssembly SIMD (then digitlens.wasm is used). */
+/** True when this engine runs WebAssembly SIMD (then the SIMD builds are used). */
 export function simdSupported() {
   try { return WebAssembly.validate(SIMD_PROBE); } catch { return false; }
 }
 
 const here = (name) => new URL(name, import.meta.url);
 const compiled = new Map(); // wasm URL -> Promise<WebAssembly.Module>
+
+/** The .wasm next to this file for a set of methods ('gradcam': the small
+ * module the page starts with; 'all': every method of METHODS) and SIMD. */
+export function wasmFile(methods = 'all', simd = simdSupported()) {
+  if (methods !== 'all' && methods !== 'gradcam') fail(`load: methods must be 'all' or 'gradcam', got ${methods}`);
+  return `digitlens${methods === 'all' ? '-full' : ''}${simd ? '' : '-nosimd'}.wasm`;
+}
+
+/** A checked fetch() response (http(s) URLs). */
+async function get(url, what) {
+  let res;
+  try { res = await fetch(url); } catch (e) {
+    fail(`${what}: cannot fetch ${url.href} (${e.message})`, 'IO');
+  }
+  if (!res.ok) fail(`${what}: ${url.href} answered HTTP ${res.status}`, 'HTTP');
+  if (/text\/html/i.test(res.headers.get('content-type') || ''))
+    fail(`${what}: ${url.href} is an HTML page, not a ${what} file`, 'HTTP');
+  return res;
+}
 
 /** Bytes of a URL: fetch() over http(s), the file system for file: URLs (Node). */
 async function fetchBytes(url, what) {
@@ -53,14 +73,7 @@ async function fetchBytes(url, what) {
       fail(`${what}: cannot read ${url.pathname} (${e.code || e.message})`, 'NOT_FOUND');
     }
   }
-  let res;
-  try { res = await fetch(url); } catch (e) {
-    fail(`${what}: cannot fetch ${url.href} (${e.message})`, 'IO');
-  }
-  if (!res.ok) fail(`${what}: ${url.href} answered HTTP ${res.status}`, 'HTTP');
-  if (/text\/html/i.test(res.headers.get('content-type') || ''))
-    fail(`${what}: ${url.href} is an HTML page, not a ${what} file`, 'HTTP');
-  return new Uint8Array(await res.arrayBuffer());
+  return new Uint8Array(await (await get(url, what)).arrayBuffer());
 }
 
 function toURL(u) {
@@ -69,10 +82,21 @@ function toURL(u) {
   return new URL(u, globalThis.document?.baseURI ?? import.meta.url);
 }
 
-async function compile(url) {
+// Over http(s), served as application/wasm, the module compiles while it
+// downloads (compileStreaming); otherwise from its bytes.
+async function compileURL(url) {
+  if (url.protocol !== 'file:' && WebAssembly.compileStreaming) {
+    const res = await get(url, 'wasm');
+    if (/^application\/wasm\b/i.test(res.headers.get('content-type') || ''))
+      return WebAssembly.compileStreaming(res);
+    return WebAssembly.compile(await res.arrayBuffer());
+  }
+  return WebAssembly.compile(await fetchBytes(url, 'wasm'));
+}
+
+function compile(url) {
   if (!compiled.has(url.href)) {
-    const p = fetchBytes(url, 'wasm').then(async (bytes) => {
-      const mod = await WebAssembly.compile(bytes);
+    const p = compileURL(url).then((mod) => {
       // The module must be self-contained: nothing of the host is reachable.
       const imports = WebAssembly.Module.imports(mod);
       if (imports.length)
@@ -98,13 +122,15 @@ function metadataOf(bytes) {
  * Instantiate the module and load weights.
  * @param {object} [opts]
  * @param {string|URL|ArrayBuffer|Uint8Array} [opts.weights] safetensors file (default: seednet.safetensors next to this file)
- * @param {string|URL} [opts.wasm] the .wasm to use (default: chosen by SIMD support)
+ * @param {'all'|'gradcam'} [opts.methods] 'all' (default): every method of METHODS
+ *   (digitlens-full.wasm); 'gradcam': Grad-CAM alone, a smaller download (digitlens.wasm)
+ * @param {string|URL} [opts.wasm] the .wasm to use (default: chosen by methods and SIMD support)
  */
-export async function load({ weights, wasm } = {}) {
+export async function load({ weights, wasm, methods = 'all' } = {}) {
   if (typeof WebAssembly !== 'object')
     fail('This browser cannot run WebAssembly, which digitlens needs.', 'NO_WASM');
   const simd = wasm === undefined ? simdSupported() : null;
-  const wasmURL = wasm === undefined ? here(simd ? 'digitlens.wasm' : 'digitlens-nosimd.wasm') : toURL(wasm);
+  const wasmURL = wasm === undefined ? here(wasmFile(methods, simd)) : toURL(wasm);
   const weightBytes = weights instanceof ArrayBuffer || ArrayBuffer.isView(weights) ? weights
     : fetchBytes(weights === undefined ? here('seednet.safetensors') : toURL(weights), 'weights');
   const [mod, wbytes] = await Promise.all([compile(wasmURL), weightBytes]);
@@ -115,7 +141,7 @@ export async function load({ weights, wasm } = {}) {
 }
 
 class Lens {
-  #x; #mem; #u8; #f32; #in;
+  #x; #mem; #u8; #f32; #in; #weights;
   constructor(exports, simd) {
     const x = (this.#x = exports);
     x._initialize?.();
@@ -126,6 +152,13 @@ class Lens {
     this.simd = simd;
     /** __metadata__ of the loaded weights. */
     this.metadata = Object.freeze({});
+    /** The methods this module has: METHODS, or ['gradcam'] for the small one. */
+    this.methods = Object.freeze(METHODS.slice(0, x.dl_method_count()));
+  }
+
+  /** The same weights in the module with every method (a new Lens). */
+  withAllMethods() {
+    return load({ weights: this.#weights, methods: 'all' });
   }
 
   /** The module's memory (fixed size: it never grows). */
@@ -153,6 +186,7 @@ class Lens {
     this.#u8.set(u, this.#x.dl_weights_buf());
     this.#check(this.#x.dl_load_weights(u.length));
     this.metadata = metadataOf(u);
+    this.#weights = u.slice();
   }
 
   /**
@@ -174,6 +208,17 @@ class Lens {
     this.#u8.set(data, this.#x.dl_image_buf());
     this.#check(rgba ? this.#x.dl_preprocess_rgba(w, h) : this.#x.dl_preprocess_gray(w, h));
     return this.#floats(this.#x.dl_input_buf(), IN_SIZE);
+  }
+
+  /**
+   * After preprocess(image): where the network's 28x28 frame lies on that
+   * image (image pixel = o + scale * 28x28 coordinate), to draw a map over
+   * the drawing it came from. @returns {{scale: number, ox: number, oy: number}}
+   */
+  frame() {
+    this.#check(this.#x.dl_frame());
+    const p = this.#x.dl_frame_buf() >> 2, f = this.#f32;
+    return { scale: f[p], ox: f[p + 1], oy: f[p + 2] };
   }
 
   // The C side checks every pixel (NaN, infinite, outside 0..1), so a typed
@@ -208,6 +253,9 @@ class Lens {
     const mask = maskOf(classes, 'explain');
     const id = METHODS.indexOf(method);
     if (id < 0) fail(`explain: unknown method '${method}'; methods: ${METHODS.join(', ')}`);
+    if (!this.methods.includes(method))
+      fail(`explain: this module has Grad-CAM alone, not '${method}'; ` +
+        "load({ methods: 'all' }) or lens.withAllMethods() has every method", 'METHOD');
     this.#input(pixels28, 'explain');
     this.#check(this.#x.dl_explain_method(id, mask));
     // one copy of the ten maps, one view per class

@@ -1,8 +1,10 @@
 // page.test.js — the demo page in Debian's Chromium, served as `make demo`
 // serves it (tools/serve.mjs, strict CSP): digits drawn with real pointer
 // events on canvas[part=pad] are read, the heatmap lies on the strokes, no
-// console error and no request beyond the page's origin; bad input gets a
-// clear message. Screenshots land in build/.
+// console error and no request beyond the page's origin; the page downloads
+// the bundle, the Grad-CAM-only wasm and the weights, and the full wasm only
+// when another method is chosen (whose maps are then the full module's);
+// bad input gets a clear message. Screenshots land in build/.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -12,7 +14,8 @@ import { chromium } from 'playwright-core';
 import { ROOT, WEB, CHROMIUM, CHROMIUM_ARGS, serveWeb, drawOn } from './harness.js';
 
 const BUILD = path.join(ROOT, 'build');
-const NEEDS = ['digitlens.wasm', 'digitlens-nosimd.wasm', 'seednet.safetensors', 'samples.bin'];
+const NEEDS = ['digitlens.wasm', 'digitlens-nosimd.wasm', 'digitlens-full.wasm', 'seednet.safetensors',
+  'samples.bin', 'digit-lens.min.js'];
 const missing = NEEDS.filter((f) => !fs.existsSync(path.join(WEB, f)));
 const skip = !fs.existsSync(CHROMIUM) ? `${CHROMIUM} not installed (make setup)`
   : missing.length ? `web/${missing.join(', web/')} not built (make wasm)` : false;
@@ -58,8 +61,11 @@ after(async () => {
 // A page that records console errors, page errors and every request.
 async function open(url = '/', setup) {
   const page = await context.newPage();
-  const log = { errors: [], requests: [] };
-  page.on('console', (m) => { if (m.type() === 'error') log.errors.push(m.text()); });
+  const log = { errors: [], warnings: [], requests: [] };
+  page.on('console', (m) => {
+    if (m.type() === 'error') log.errors.push(m.text());
+    if (m.type() === 'warning') log.warnings.push(m.text());
+  });
   page.on('pageerror', (e) => log.errors.push(String(e)));
   page.on('request', (r) => log.requests.push(r.url()));
   if (setup) await setup(page);
@@ -164,6 +170,86 @@ describe('the demo page in Chromium', { skip }, () => {
     await page.close();
   });
 
+  test('the page downloads the bundle, the Grad-CAM wasm and the weights, all preloaded ones used', async () => {
+    const { page, log } = await open('/');
+    await waitState(page, 'idle');
+    await draw(page, DIGITS[7]);
+    await waitState(page, 'ok');
+    // Chromium warns 3 s after the load event about a preload nobody used
+    await page.waitForFunction(() => {
+      const nav = performance.getEntriesByType('navigation')[0];
+      return nav.loadEventEnd > 0 && performance.now() > nav.loadEventEnd + 3300;
+    }, null, { timeout: 15_000, polling: 100 });
+    await page.evaluate(() => new Promise((r) => setTimeout(r, 200)));
+    const files = log.requests.map((u) => new URL(u).pathname).filter((p) => p !== '/favicon.svg');
+    assert.deepEqual(files.sort(), ['/', '/digit-lens.min.js', '/digitlens.wasm', '/seednet.safetensors', '/style.css'],
+      'one script, the small wasm, the weights, the style sheet; each once');
+    assert.deepEqual(log.warnings, [], 'no console warning (a preload that does not match its fetch is one)');
+    assert.deepEqual(log.errors, []);
+    await page.close();
+  });
+
+  test('choosing gradcam++ loads the full wasm once and shows its maps', async () => {
+    const { page, log } = await open('/');
+    await waitState(page, 'idle');
+    await draw(page, DIGITS[7]);
+    await waitState(page, 'ok');
+    await recordResults(page);
+    const full = () => log.requests.filter((u) => u.endsWith('/digitlens-full.wasm')).length;
+    assert.equal(full(), 0, 'not before another method is chosen');
+    await page.locator('digit-lens select[part=method]').selectOption('gradcam++');
+    await page.waitForFunction(() => document.querySelector('digit-lens').seen.length > 0, null, { timeout: 15_000 });
+    await waitState(page, 'ok');
+    assert.equal(full(), 1, 'digitlens-full.wasm fetched once');
+    assert.equal(await text(page, 'digit'), '7');
+    // The element's maps are what the full module computes for the image it saw.
+    const cmp = await page.evaluate(async () => {
+      const el = document.querySelector('digit-lens');
+      const { load } = await import('./digit-lens.min.js');
+      const lens = await load();
+      const want = lens.explain(el.result.input, { method: 'gradcam++' });
+      let diff = 0, max = 0;
+      for (let c = 0; c < 10; c++)
+        for (let i = 0; i < 576; i++) {
+          diff = Math.max(diff, Math.abs(el.result.maps[c][i] - want.maps[c][i]));
+          max = Math.max(max, want.maps[c][i]);
+        }
+      return { diff, max, digit: want.digit, seen: el.seen.splice(0) };
+    });
+    assert.equal(cmp.digit, 7);
+    assert.deepEqual(cmp.seen, [7], 'one result event for the method change');
+    assert.equal(cmp.diff, 0, 'the gradcam++ maps equal the full module\'s');
+    assert.ok(cmp.max > 0, 'and are not all zero');
+    const heat = await heatStats(page);
+    assert.ok(heat.max > 100 && heat.on > 2 * heat.far + 5, `gradcam++ heat on the strokes (${JSON.stringify(heat)})`);
+    // back to Grad-CAM, then another method: no new download
+    await page.locator('digit-lens select[part=method]').selectOption('gradcam');
+    await page.locator('digit-lens select[part=method]').selectOption('scorecam');
+    await waitState(page, 'ok');
+    assert.equal(full(), 1, 'the full module is kept');
+    assert.equal(await text(page, 'digit'), '7');
+    assert.deepEqual(log.errors, []);
+    await page.close();
+  });
+
+  test('the bundle exports the API of digitlens.js and the element', async () => {
+    const { page, log } = await open('/');
+    await waitState(page, 'idle');
+    const api = await page.evaluate(async () => {
+      const a = await import('./digitlens.js'), b = await import('./digit-lens.min.js');
+      const shape = (m) => Object.keys(m).sort().map((k) => `${k}:${typeof m[k]}`);
+      return { loader: shape(a), bundle: shape(b), methods: [a.METHODS, b.METHODS],
+        element: b.DigitLens === customElements.get('digit-lens'),
+        err: new b.DigitLensError('x', 'ARG') instanceof Error };
+    });
+    assert.deepEqual(api.bundle, [...api.loader, 'DigitLens:function'].sort());
+    assert.deepEqual(api.methods[0], api.methods[1]);
+    assert.ok(api.element, 'DigitLens is the registered <digit-lens>');
+    assert.ok(api.err);
+    assert.deepEqual(log.errors, []);
+    await page.close();
+  });
+
   test('undo removes the last stroke; clear empties the pad', async () => {
     const { page, log } = await open('/');
     await waitState(page, 'idle');
@@ -185,8 +271,8 @@ describe('the demo page in Chromium', { skip }, () => {
       assert.match(await text(page, 'message'), /Draw a digit/);
       assert.equal(await text(page, 'digit'), '–');
       const err = await page.evaluate(async () => {
-        const { load } = await import('./digitlens.js');
-        const lens = await load();
+        const { load } = await import('./digit-lens.min.js');
+        const lens = await load({ methods: 'gradcam' });
         try { lens.preprocess(new ImageData(100, 100)); } catch (e) { return `${e.name} ${e.code}: ${e.message}`; }
       });
       assert.match(err, /DigitLensError NO_INK: preprocess: no digit: the image is blank/);

@@ -1,8 +1,11 @@
-// wasm.test.js — web/digitlens.js and the two .wasm builds under Node: they
-// load with zero imports and fixed memory; on the first 1,000 MNIST test
-// images they agree with the native build (digits equal; logits, probs and
-// Grad-CAM maps within 1e-5 relative); bad arguments throw errors that say
-// what is wrong; 10,000 calls in a row leave the memory as it was.
+// wasm.test.js — web/digitlens.js and the four .wasm builds under Node (the
+// page's Grad-CAM-only module and the full one with every method, each with
+// and without SIMD): they load with zero imports and fixed memory; on the
+// first 1,000 MNIST test images they agree with the native build (digits
+// equal; logits, probs and Grad-CAM maps within 1e-5 relative), and the
+// small module's Grad-CAM is the full module's to the bit; bad arguments
+// throw errors that say what is wrong; 10,000 calls in a row leave the
+// memory as it was.
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -10,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { load, simdSupported, DigitLensError } from '../../web/digitlens.js';
+import { load, simdSupported, wasmFile, DigitLensError, METHODS } from '../../web/digitlens.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const WEB = path.join(ROOT, 'web');
@@ -18,7 +21,9 @@ const BIN = path.join(ROOT, 'build', 'digitlens');
 // DIGITLENS_WEIGHTS: any weights file, to run the parity test before training
 const WEIGHTS = process.env.DIGITLENS_WEIGHTS || path.join(ROOT, 'weights', 'seednet.safetensors');
 const T10K = path.join(ROOT, 'data', 'mnist', 't10k-images-idx3-ubyte');
-const BUILDS = { simd: 'digitlens.wasm', nosimd: 'digitlens-nosimd.wasm' };
+const BUILDS = { simd: 'digitlens.wasm', nosimd: 'digitlens-nosimd.wasm',
+  full: 'digitlens-full.wasm', 'full-nosimd': 'digitlens-full-nosimd.wasm' };
+const FULL = (b) => b.startsWith('full');
 const N_PARITY = 1000;
 
 const noWasm = Object.values(BUILDS).every((f) => fs.existsSync(path.join(WEB, f)))
@@ -83,21 +88,39 @@ describe('wasm module', { skip: noWasm }, () => {
       assert.deepEqual(WebAssembly.Module.imports(mod), []);
       const names = WebAssembly.Module.exports(mod).map((e) => e.name);
       for (const n of ['dl_load_weights', 'dl_classify', 'dl_explain', 'dl_preprocess_rgba',
-        'dl_preprocess_gray', 'dl_heat', 'dl_last_error', 'memory'])
+        'dl_preprocess_gray', 'dl_heat', 'dl_last_error', 'dl_explain_method', 'dl_method_count',
+        'dl_method_name', 'dl_frame', 'memory'])
         assert.ok(names.includes(n), `exports ${n}`);
       const { exports: x } = await WebAssembly.instantiate(mod, {});
       assert.throws(() => x.memory.grow(1), RangeError, 'memory is fixed');
+      // the methods it has: all of them, or Grad-CAM alone
+      assert.equal(x.dl_method_count(), FULL(b) ? METHODS.length : 1);
+      const u8 = new Uint8Array(x.memory.buffer), name = (i) => {
+        const p = x.dl_method_name(i);
+        return new TextDecoder().decode(u8.subarray(p, u8.indexOf(0, p)));
+      };
+      assert.deepEqual(Array.from({ length: x.dl_method_count() }, (_, i) => name(i)), METHODS.slice(0, x.dl_method_count()));
+      assert.equal(name(x.dl_method_count()), '', 'no name past the last method');
     });
   }
 
-  test('the SIMD build uses SIMD; the other validates with MVP features only', () => {
+  test('the Grad-CAM-only module is the smaller one, SIMD and not', () => {
+    for (const [small, full] of [['simd', 'full'], ['nosimd', 'full-nosimd']]) {
+      const a = fs.statSync(path.join(WEB, BUILDS[small])).size, b = fs.statSync(path.join(WEB, BUILDS[full])).size;
+      assert.ok(a < b - 2048, `${BUILDS[small]} (${a} bytes) is smaller than ${BUILDS[full]} (${b})`);
+    }
+  });
+
+  test('the SIMD builds use SIMD; the others validate with MVP features only', () => {
     const mvp = (f) => spawnSync('wasm-opt', ['--mvp-features', '--enable-mutable-globals', '--enable-sign-ext',
       path.join(WEB, f), '-o', os.devNull], { encoding: 'utf8' });
-    const plain = mvp(BUILDS.nosimd), simd = mvp(BUILDS.simd);
-    if (plain.error) throw plain.error;
-    assert.equal(plain.status, 0, plain.stderr);
-    assert.notEqual(simd.status, 0, 'digitlens.wasm has SIMD instructions');
-    assert.match(simd.stderr, /all used features should be allowed/);
+    for (const [plainB, simdB] of [['nosimd', 'simd'], ['full-nosimd', 'full']]) {
+      const plain = mvp(BUILDS[plainB]), simd = mvp(BUILDS[simdB]);
+      if (plain.error) throw plain.error;
+      assert.equal(plain.status, 0, plain.stderr);
+      assert.notEqual(simd.status, 0, `${BUILDS[simdB]} has SIMD instructions`);
+      assert.match(simd.stderr, /all used features should be allowed/);
+    }
     assert.ok(simdSupported(), 'Node 20 runs WASM SIMD');
   });
 });
@@ -114,6 +137,65 @@ describe('digitlens.js in Node', { skip: noWeights }, () => {
     assert.equal(typeof lens.metadata, 'object');
     const fromBytes = await load({ weights: weightBytes().buffer });
     assert.deepEqual(fromBytes.classify(x), lens.classify(x));
+  });
+
+  test("load({ methods }): 'all' by default, 'gradcam' the small module; withAllMethods()", async () => {
+    assert.equal(wasmFile('gradcam', true), 'digitlens.wasm');
+    assert.equal(wasmFile('gradcam', false), 'digitlens-nosimd.wasm');
+    assert.equal(wasmFile('all', true), 'digitlens-full.wasm');
+    assert.equal(wasmFile('all', false), 'digitlens-full-nosimd.wasm');
+    assert.throws(() => wasmFile('some'), /methods must be 'all' or 'gradcam'/);
+    assert.deepEqual(lens.methods, METHODS, 'load() has every method');
+    const small = await load({ weights: weightBytes(), methods: 'gradcam' });
+    assert.deepEqual(small.methods, ['gradcam']);
+    assert.deepEqual(small.explain(x), lens.explain(x), 'the same Grad-CAM, to the bit');
+    assert.throws(() => small.explain(x, { method: 'gradcam++' }), (e) => e instanceof DigitLensError &&
+      e.code === 'METHOD' && /Grad-CAM alone, not 'gradcam\+\+'.*withAllMethods/.test(e.message));
+    assert.throws(() => small.explain(x, { method: 'nope' }), /unknown method 'nope'/);
+    const full = await small.withAllMethods();
+    assert.deepEqual(full.methods, METHODS);
+    for (const method of ['gradcam', 'gradcam++', 'scorecam'])
+      assert.deepEqual(full.explain(x, { method }), lens.explain(x, { method }), `${method} with the same weights`);
+    await assert.rejects(load({ methods: 'some' }), /methods must be 'all' or 'gradcam'/);
+  });
+
+  test("the small module's Grad-CAM equals the full module's on 200 test images, and a dead input", { skip: noData }, async () => {
+    const runs = [];
+    for (const b of ['simd', 'full', 'nosimd', 'full-nosimd'])
+      runs.push(await load({ weights: weightBytes(), wasm: wasmURL(b) }));
+    const imgs = mnist(200);
+    for (const [i, img] of imgs.entries()) {
+      const [s, f, sn, fn] = runs.map((l) => l.explain(img));
+      assert.deepEqual(s, f, `image ${i}: SIMD`);
+      assert.deepEqual(sn, fn, `image ${i}: no SIMD`);
+    }
+    // Weights that make every ReLU map zero: Grad-CAM is undefined for every
+    // class, and the small module says so as the full one does.
+    const dead = randomWeights(1, seednetShapes, () => -0.1);
+    for (const l of runs) l.setWeights(dead);
+    const [s, f] = runs.map((l) => l.explain(imgs[0]));
+    assert.deepEqual(f.undefined, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(s, f, 'dead maps');
+  });
+
+  test('frame(): where the 28x28 frame lies on the preprocessed image, either polarity', () => {
+    // a bar 24 px wide and 80 tall, white on black, its top-left at (130, 40)
+    const W = 240, H = 200, img = new Uint8Array(W * H);
+    for (let y = 40; y < 120; y++) img.fill(255, y * W + 130, y * W + 154);
+    const x28 = lens.preprocess({ data: img, width: W, height: H });
+    const f = lens.frame();
+    assert.ok(Math.abs(f.scale - 80 / 20) < 1e-6, `scale ${f.scale}: the box's long side / 20`);
+    // the 28x28 centre of mass lands on the image's (142, 80)
+    let n = 0, nx = 0, ny = 0;
+    x28.forEach((v, i) => { n += v; nx += v * ((i % 28) + 0.5); ny += v * (Math.floor(i / 28) + 0.5); });
+    assert.ok(Math.abs(f.ox + f.scale * (nx / n) - 142) < 1e-3, `x: ${f.ox + f.scale * (nx / n)}`);
+    assert.ok(Math.abs(f.oy + f.scale * (ny / n) - 80) < 1e-3, `y: ${f.oy + f.scale * (ny / n)}`);
+    // dark ink on white paper: the same frame
+    lens.preprocess({ data: img.map((v) => 255 - v), width: W, height: H });
+    assert.deepEqual(lens.frame(), f);
+    // after a failed preprocess there is no frame
+    assert.throws(() => lens.preprocess({ data: new Uint8Array(W * H), width: W, height: H }), /blank/);
+    assert.throws(() => lens.frame(), (e) => e instanceof DigitLensError && /frame: no image preprocessed/.test(e.message));
   });
 
   test('classify and explain return what the module promises', () => {
@@ -263,6 +345,7 @@ describe('digitlens.js in Node', { skip: noWeights }, () => {
       };
       const bytes = e.memory.buffer.byteLength;
       assert.notEqual(e.dl_classify(), 0); assert.match(msg(), /classify: no weights loaded/);
+      assert.notEqual(e.dl_frame(), 0); assert.match(msg(), /frame: no image preprocessed/);
       assert.notEqual(e.dl_explain(0x3ff), 0); assert.match(msg(), /explain: no weights loaded/);
       for (const len of [-1, 0, 2 ** 31 - 1, -(2 ** 31), e.dl_weights_cap() + 1])
         assert.notEqual(e.dl_load_weights(len), 0, `dl_load_weights(${len})`);
@@ -284,6 +367,12 @@ describe('digitlens.js in Node', { skip: noWeights }, () => {
       for (const mask of [0, 0x400, -1, 2 ** 31 - 1]) {
         assert.notEqual(e.dl_explain(mask), 0, `mask ${mask}`);
         assert.match(msg(), /class mask/);
+        assert.notEqual(e.dl_explain_method(0, mask), 0, `method 0, mask ${mask}`);
+      }
+      // the Grad-CAM-only module: method 0 and no other
+      for (const m of [1, 10, 11, -1, 2 ** 31 - 1]) {
+        assert.notEqual(e.dl_explain_method(m, 0x3ff), 0, `method ${m}`);
+        assert.match(msg(), /unknown method/);
       }
       assert.equal(e.memory.buffer.byteLength, bytes);
     });
