@@ -23,88 +23,91 @@ const dl_layer_spec dl_seednet[DL_SEEDNET_LAYERS] = {
 /* ---- layers ------------------------------------------------------------ */
 
 /* The vector path scatters: each non-zero input pixel adds its value times
- * the K x K kernel into the outputs it reaches, all output channels at once
- * (channels in the lanes: acc is (OH, OW, OCP), the OC channels zero-padded
- * to OCP = 12, the seed network's count: three vectors).
- * A digit's canvas is four-fifths zeros, and a zero pixel would add w * 0 = 0
- * to each sum: skipping it is exact and saves most of the work, with no
- * branch per tap. Pixels go in raster order, so each output still adds its
- * terms in (c,i,j) order, like the plain loops below: every build (SIMD or
- * not, native or WASM) gives the same sums. */
-enum { CONV_NV = 3, OCP = 4 * CONV_NV, CONV_TAPS = 64, CONV_ACC = 8192, CONV_PIX = 1024 };
+ * a kernel row into the output row it reaches, all output channels at once
+ * (channels in the lanes, the OC channels zero-padded to OCP = 12, the seed
+ * network's count: three vectors). A digit's canvas is four-fifths zeros,
+ * and a zero pixel would add w * 0 = 0 to each sum: skipping it is exact and
+ * saves most of the work, with no branch per tap. One output row is summed
+ * at a time, (OW, OCP) floats that stay in the L1 cache, then transposed
+ * into out. For output (y, x) the terms come in (c, i, j) order, as in the
+ * plain loops below: every build (SIMD or not, native or WASM) gives the
+ * same sums. */
+enum { CONV_NV = 3, OCP = 4 * CONV_NV, CONV_TAPS = 64, CONV_OW = 256, CONV_PIX = 1024,
+       CONV_ROWS = 256 };
 
-/* acc[y-i, x-j, :] += v * wT[c,i,j, :] for every tap (i,j) that lands in
- * the output; wT holds the kernels tap-major, OCP floats per tap. */
-static inline void scatter_pixel(float *acc, const float *wT, float v, int y, int x,
-                                 int OH, int OW, int K)
+/* row[x-j, :] += v * wr[j, :] for the taps j whose output x-j lies in 0..OW-1
+ * (wr: one kernel row, OCP floats per tap) */
+static inline void scatter_taps(float *row, const float *wr, float v, int x, int OW, int K)
 {
     const v4 vv = v4_splat(v);
-    int i0 = y - OH + 1 > 0 ? y - OH + 1 : 0, i1 = y < K - 1 ? y : K - 1;
     int j0 = x - OW + 1 > 0 ? x - OW + 1 : 0, j1 = x < K - 1 ? x : K - 1;
-    for (int i = i0; i <= i1; i++)
-        for (int j = j0; j <= j1; j++) {
-            float *o = acc + ((size_t)(y - i) * OW + (x - j)) * OCP;
-            const float *wt = wT + (size_t)(i * K + j) * OCP;
-            for (int n = 0; n < CONV_NV; n++)
-                v4_store(o + 4 * n, v4_madd(v4_load(o + 4 * n), v4_load(wt + 4 * n), vv));
+    for (int j = j0; j <= j1; j++)
+        for (int n = 0; n < CONV_NV; n++) {
+            float *o = row + (size_t)(x - j) * OCP + 4 * n;
+            v4_store(o, v4_madd(v4_load(o), v4_load(wr + j * OCP + 4 * n), vv));
         }
 }
 
-/* The seed network's case, a pixel whose 5 x 5 taps all land on a 24-wide
- * output: unrolled, every address a constant offset from the lowest. */
-static inline void scatter_pixel_5x5(float *acc, const float *wT, float v, int y, int x)
+/* The seed network's case, K = 5 and all five taps landing: unrolled, every
+ * address a constant offset from the lowest. */
+static inline void scatter_taps_5(float *row, const float *wr, float v, int x)
 {
     const v4 vv = v4_splat(v);
-    float *low = acc + ((size_t)(y - 4) * 24 + (x - 4)) * OCP;
-    for (int i = 0; i < 5; i++)
-        for (int j = 0; j < 5; j++) {
-            float *o = low + ((4 - i) * 24 + (4 - j)) * OCP;
-            const float *wt = wT + (i * 5 + j) * OCP;
-            for (int n = 0; n < CONV_NV; n++)
-                v4_store(o + 4 * n, v4_madd(v4_load(o + 4 * n), v4_load(wt + 4 * n), vv));
+    float *low = row + (size_t)(x - 4) * OCP;
+    for (int j = 0; j < 5; j++)
+        for (int n = 0; n < CONV_NV; n++) {
+            float *o = low + (4 - j) * OCP + 4 * n;
+            v4_store(o, v4_madd(v4_load(o), v4_load(wr + j * OCP + 4 * n), vv));
         }
 }
 
-/* One image: acc = bias, the scatter, then acc (OH*OW, OCP) transposed
- * into out (OC, OH*OW) four by four. */
+/* One image. wT: the kernels tap-major, (C, K, K, OCP); bias: OCP floats. */
 static void conv_scatter(float *out, const float *in, const float *wT, const float *bias,
-                         int C, int H, int W, int OC, int K, float *acc)
+                         int C, int H, int W, int OC, int K)
 {
     const int OH = H - K + 1, OW = W - K + 1, P = OH * OW;
-    v4 b[CONV_NV];
-    for (int n = 0; n < CONV_NV; n++) b[n] = v4_load(bias + 4 * n);
-    for (int p = 0; p < P; p++)
-        for (int n = 0; n < CONV_NV; n++) v4_store(acc + (size_t)p * OCP + 4 * n, b[n]);
-    int nz[CONV_PIX];
-    for (int c = 0; c < C; c++) {
-        const float *ic = in + (size_t)c * H * W;
-        const float *wc = wT + (size_t)c * K * K * OCP;
-        int n = 0;
-        for (int p = 0; p < H * W; p++) { /* the non-zero pixels, without a branch */
-            nz[n] = p;
-            n += ic[p] != 0.0f;
-        }
-        for (int q = 0; q < n; q++) {
-            int y = nz[q] / W, x = nz[q] % W;
-            if (K == 5 && OW == 24 && y >= 4 && y < OH && x >= 4 && x < OW)
-                scatter_pixel_5x5(acc, wc, ic[nz[q]], y, x);
-            else
-                scatter_pixel(acc, wc, ic[nz[q]], y, x, OH, OW, K);
+    /* the non-zero pixels of each input row r = c*H + y, without a branch:
+     * columns nz[first[r] .. first[r+1]-1] */
+    int nz[CONV_PIX], first[CONV_ROWS + 1], n = 0;
+    for (int r = 0; r < C * H; r++) {
+        first[r] = n;
+        for (int x = 0; x < W; x++) {
+            nz[n] = x;
+            n += in[(size_t)r * W + x] != 0.0f;
         }
     }
-    int p = 0;
-    for (; p + 4 <= P; p += 4)
-        for (int n = 0; n < CONV_NV; n++) {
-            const float *a = acc + (size_t)p * OCP + 4 * n;
-            v4 r0 = v4_load(a), r1 = v4_load(a + OCP), r2 = v4_load(a + 2 * OCP),
-               r3 = v4_load(a + 3 * OCP);
-            v4_transpose(r0, r1, r2, r3);
-            v4 r[4] = { r0, r1, r2, r3 };
-            for (int l = 0; l < 4 && 4 * n + l < OC; l++)
-                v4_store(out + (size_t)(4 * n + l) * P + p, r[l]);
-        }
-    for (; p < P; p++)
-        for (int g = 0; g < OC; g++) out[(size_t)g * P + p] = acc[(size_t)p * OCP + g];
+    first[C * H] = n;
+    v4 b[CONV_NV];
+    for (int v = 0; v < CONV_NV; v++) b[v] = v4_load(bias + 4 * v);
+    float row[CONV_OW * OCP];
+    for (int y = 0; y < OH; y++) {
+        for (int x = 0; x < OW; x++)
+            for (int v = 0; v < CONV_NV; v++) v4_store(row + x * OCP + 4 * v, b[v]);
+        for (int c = 0; c < C; c++)
+            for (int i = 0; i < K; i++) {
+                const int r = c * H + y + i;
+                const float *ir = in + (size_t)r * W, *wr = wT + (size_t)(c * K + i) * K * OCP;
+                for (int q = first[r]; q < first[r + 1]; q++) {
+                    const int x = nz[q];
+                    if (K == 5 && x >= 4 && x < OW) scatter_taps_5(row, wr, ir[x], x);
+                    else scatter_taps(row, wr, ir[x], x, OW, K);
+                }
+            }
+        /* row (OW, OCP) -> out[g, y, :], four positions by four channels */
+        float *oy = out + (size_t)y * OW;
+        int x = 0;
+        for (; x + 4 <= OW; x += 4)
+            for (int v = 0; v < CONV_NV; v++) {
+                const float *a = row + (size_t)x * OCP + 4 * v;
+                v4 r0 = v4_load(a), r1 = v4_load(a + OCP), r2 = v4_load(a + 2 * OCP),
+                   r3 = v4_load(a + 3 * OCP);
+                v4_transpose(r0, r1, r2, r3);
+                v4 t[4] = { r0, r1, r2, r3 };
+                for (int l = 0; l < 4 && 4 * v + l < OC; l++) v4_store(oy + (size_t)(4 * v + l) * P + x, t[l]);
+            }
+        for (; x < OW; x++)
+            for (int g = 0; g < OC; g++) oy[(size_t)g * P + x] = row[(size_t)x * OCP + g];
+    }
 }
 
 /* out[b,o,y,x] = bias[o] + sum_{c,i,j} w[o,c,i,j] * inp[b,c,y+i,x+j]
@@ -113,15 +116,16 @@ void dl_conv_forward(float *out, const float *inp, const float *w, const float *
                      int B, int C, int H, int W, int OC, int K)
 {
     int OH = H - K + 1, OW = W - K + 1, taps = C * K * K;
-    if (OC <= OCP && taps <= CONV_TAPS && (size_t)OH * OW * OCP <= CONV_ACC && H * W <= CONV_PIX) {
-        float wT[CONV_TAPS * OCP], bp[OCP] = { 0 }, acc[CONV_ACC];
+    if (OC <= OCP && taps <= CONV_TAPS && OW <= CONV_OW && C * H * W <= CONV_PIX &&
+        C * H <= CONV_ROWS) {
+        float wT[CONV_TAPS * OCP], bp[OCP] = { 0 };
         for (int t = 0; t < taps; t++) /* (OC, taps) -> (taps, OCP), zero-padded */
             for (int g = 0; g < OCP; g++) wT[t * OCP + g] = g < OC ? w[(size_t)g * taps + t] : 0.0f;
         memcpy(bp, bias, (size_t)OC * sizeof(float));
         for (int b = 0; b < B; b++) {
             const float *ib = inp + (size_t)b * C * H * W;
             float *ob = out + (size_t)b * OC * OH * OW;
-            conv_scatter(ob, ib, wT, bp, C, H, W, OC, K, acc);
+            conv_scatter(ob, ib, wT, bp, C, H, W, OC, K);
         }
         return;
     }
@@ -288,12 +292,39 @@ void dl_maxpool_forward(float *out, const float *inp, int B, int C, int H, int W
     }
 }
 
+/* The 2x2 windows x .. x+3 of one pair of rows (a b / c d, as in
+ * maxpool2_rows) against their max m: the first cell equal to m, as an
+ * offset from the window's top-left (0, 1, W or W + 1; W + 1 also when
+ * none is, a NaN window), then the gradient added there. */
+static void maxpool2_back_rows(float *d0, const float *dout, const float *r0, const float *m,
+                               int W, int OW)
+{
+    const float *r1 = r0 + W;
+    const v4 one = v4_splat(1.0f), w0 = v4_splat((float)W), w1 = v4_splat((float)W + 1.0f);
+    int x = 0;
+    for (; x + 4 <= OW; x += 4) {
+        v4 a0 = v4_load(r0 + 2 * x), a1 = v4_load(r0 + 2 * x + 4);
+        v4 c0 = v4_load(r1 + 2 * x), c1 = v4_load(r1 + 2 * x + 4), mx = v4_load(m + x);
+        v4 off = v4_select(v4_eq(v4_even(c0, c1), mx), w0, w1);
+        off = v4_select(v4_eq(v4_odd(a0, a1), mx), one, off);
+        off = v4_select(v4_eq(v4_even(a0, a1), mx), v4_splat(0.0f), off);
+        int32_t k[4];
+        v4_store_int(k, off);
+        for (int l = 0; l < 4; l++) d0[2 * (x + l) + k[l]] += dout[x + l];
+    }
+    for (; x < OW; x++) {
+        const float *q = r0 + 2 * x;
+        int k = q[0] == m[x] ? 0 : q[1] == m[x] ? 1 : q[W] == m[x] ? W : W + 1;
+        d0[2 * x + k] += dout[x];
+    }
+}
+
 /* from out = max of the window: the window's gradient goes to ONE cell, the
  * first in row-major order that equals the max (PyTorch's rule). After a
  * ReLU a window of four zeros is common: this choice decides which zero gets
- * the gradient. (A NaN window matches no cell: its first cell gets it.)
- * The winner is found again here rather than stored by the forward, which
- * every drawing runs and few follow with a backward. */
+ * the gradient. (A NaN window matches no cell: its last cell gets it.) The
+ * winner is found again here rather than stored by the forward, which every
+ * drawing runs and few follow with a backward. */
 void dl_maxpool_backward(float *dinp, const float *dout, const float *inp, const float *out,
                          int B, int C, int H, int W, int P)
 {
@@ -302,14 +333,20 @@ void dl_maxpool_backward(float *dinp, const float *dout, const float *inp, const
         const float *ip = inp + (size_t)bc * H * W;
         float *d = dinp + (size_t)bc * H * W;
         const float *op = out + (size_t)bc * OH * OW, *dop = dout + (size_t)bc * OH * OW;
-        for (int y = 0; y < OH; y++)
+        for (int y = 0; y < OH; y++) {
+            if (P == 2) {
+                maxpool2_back_rows(d + 2 * y * W, dop + y * OW, ip + 2 * y * W, op + y * OW, W, OW);
+                continue;
+            }
             for (int x = 0; x < OW; x++) {
-                int first = (P * y) * W + P * x, win = -1;
+                const float m = op[y * OW + x];
+                int win = -1;
                 for (int i = 0; i < P && win < 0; i++)
                     for (int j = 0; j < P && win < 0; j++)
-                        if (ip[first + i * W + j] == op[y * OW + x]) win = first + i * W + j;
-                d[win < 0 ? first : win] += dop[y * OW + x];
+                        if (ip[(P * y + i) * W + P * x + j] == m) win = (P * y + i) * W + P * x + j;
+                d[win < 0 ? (P * y) * W + P * x + (P - 1) * W + P - 1 : win] += dop[y * OW + x];
             }
+        }
     }
 }
 

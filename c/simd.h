@@ -18,6 +18,8 @@ typedef v128_t v4;
 #define v4_lane(a, i)  wasm_f32x4_extract_lane((a), (i))
 #define v4_nonzero(a)  wasm_v128_any_true(a)
 #define v4_eq(a, b)    wasm_f32x4_eq((a), (b))
+#define v4_select(m, a, b) wasm_v128_bitselect((a), (b), (m))
+#define v4_store_int(p, a) wasm_v128_store((p), wasm_i32x4_trunc_sat_f32x4(a))
 #define v4_and(a, b)   wasm_v128_and((a), (b))
 #define v4_all(m)      wasm_i32x4_all_true(m)
 #define v4_relu(a)     wasm_f32x4_pmax(wasm_f32x4_splat(0.0f), (a))
@@ -45,6 +47,8 @@ static inline float v4_lane_(v4 a, int i) { float f[4]; _mm_storeu_ps(f, a); ret
 #define v4_nonzero(a)  (_mm_movemask_epi8(_mm_cmpeq_epi32(_mm_castps_si128(a), \
                                                         _mm_setzero_si128())) != 0xFFFF)
 #define v4_eq(a, b)    _mm_cmpeq_ps((a), (b))
+#define v4_select(m, a, b) _mm_or_ps(_mm_and_ps((m), (a)), _mm_andnot_ps((m), (b)))
+#define v4_store_int(p, a) _mm_storeu_si128((__m128i *)(void *)(p), _mm_cvttps_epi32(a))
 #define v4_and(a, b)   _mm_and_ps((a), (b))
 #define v4_all(m)      (_mm_movemask_ps(m) == 0xF)
 #define v4_relu(a)     _mm_max_ps((a), _mm_setzero_ps())
@@ -71,6 +75,10 @@ static inline int v4_nonzero(v4 a)
 /* masks are 1.0f / 0.0f here */
 static inline v4 v4_eq(v4 a, v4 b)
 { for (int i = 0; i < 4; i++) a.f[i] = a.f[i] == b.f[i] ? 1.0f : 0.0f; return a; }
+static inline v4 v4_select(v4 m, v4 a, v4 b)
+{ for (int i = 0; i < 4; i++) a.f[i] = m.f[i] != 0.0f ? a.f[i] : b.f[i]; return a; }
+static inline void v4_store_int(int32_t *p, v4 a)
+{ for (int i = 0; i < 4; i++) p[i] = (int32_t)a.f[i]; }
 static inline v4 v4_and(v4 a, v4 b)
 { for (int i = 0; i < 4; i++) a.f[i] = a.f[i] != 0.0f && b.f[i] != 0.0f ? 1.0f : 0.0f; return a; }
 static inline int v4_all(v4 m)
@@ -95,6 +103,8 @@ static inline void v4_transpose_(v4 *r0, v4 *r1, v4 *r2, v4 *r3)
 
 /* v4_nonzero(a): some bit of a is set (so -0.0 counts as non-zero)
  * v4_eq(a, b): lane mask a == b;  v4_and(m, n): both;  v4_all(m): every lane
+ * v4_select(m, a, b): m ? a : b per lane
+ * v4_store_int(p, a): the lanes, whole numbers below 2^24, as int32
  * v4_relu(a): a > 0 ? a : +0 per lane (NaN gives 0)
  * v4_max(a, b): b > a ? b : a per lane (a unless b is strictly greater)
  * v4_even(a, b), v4_odd(a, b): lanes 0,2 / 1,3 of a then of b (deinterleave)
