@@ -91,7 +91,10 @@ export interface Lens {
   frame(): Frame;
   classify(pixels28: Pixels28): Classification;
   /** Throws (code 'METHOD') for a method the module lacks (see methods). */
-  explain(pixels28: Pixels28, options?: { classes?: Classes; method?: Method }): Explanation;
+  /** into: an Explanation from an earlier explain(), refilled in place and
+   * returned (its arrays are overwritten; nothing is allocated per call). */
+  explain(pixels28: Pixels28,
+          options?: { classes?: Classes; method?: Method; into?: Explanation }): Explanation;
   /** A raw 24x24 map placed on the input at width x height (cell (i,j) on pixel (i+2,j+2)). */
   place(map: ArrayLike<number>, width?: number, height?: number): Float32Array;
   /** The map of class cls normalised, placed and coloured. maps: 10 entries, null for absent. */

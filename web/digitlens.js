@@ -140,6 +140,14 @@ export async function load({ weights, wasm, methods = 'all' } = {}) {
   return lens;
 }
 
+// The arrays behind each explain() result, for explain({ into }) to refill.
+const buffers = new WeakMap();
+function newBuffers(n) {
+  const all = new Float32Array(N_CLASSES * n);
+  return { all, views: Array.from({ length: N_CLASSES }, (_, c) => all.subarray(c * n, (c + 1) * n)),
+    logits: new Float32Array(N_CLASSES), probs: new Float32Array(N_CLASSES) };
+}
+
 class Lens {
   #x; #mem; #u8; #f32; #in; #weights;
   constructor(exports, simd) {
@@ -246,31 +254,42 @@ class Lens {
   /**
    * Grad-CAM: maps[c] is the raw 24x24 map of class c (Float32Array(576)),
    * null for a class not asked for. classes: 'all' (default), a class, or a list.
+   * into: a result of an earlier explain(), refilled in place and returned
+   * (its arrays are overwritten): no allocation per call, for a caller that
+   * explains on every stroke and keeps only the latest result.
    */
   // method: one of METHODS; the guided ones give 28x28 maps (784 values),
   // the others 24x24. undefined: classes whose map is zero by definition.
-  explain(pixels28, { classes = 'all', method = 'gradcam' } = {}) {
+  explain(pixels28, { classes = 'all', method = 'gradcam', into } = {}) {
     const mask = maskOf(classes, 'explain');
     const id = METHODS.indexOf(method);
     if (id < 0) fail(`explain: unknown method '${method}'; methods: ${METHODS.join(', ')}`);
     if (!this.methods.includes(method))
       fail(`explain: this module has Grad-CAM alone, not '${method}'; ` +
         "load({ methods: 'all' }) or lens.withAllMethods() has every method", 'METHOD');
+    if (into !== undefined && !buffers.has(into))
+      fail('explain: into must be a result of an earlier explain()');
     this.#input(pixels28, 'explain');
     this.#check(this.#x.dl_explain_method(id, mask));
+    const x = this.#x, side = x.dl_result_side(), n = side * side, u = x.dl_result_undefined();
     // one copy of the ten maps, one view per class
-    const side = this.#x.dl_result_side(), n = side * side, u = this.#x.dl_result_undefined();
-    const all = this.#floats(side === 28 ? this.#x.dl_result_pixmaps() : this.#x.dl_result_maps(), N_CLASSES * n);
-    const maps = [];
-    for (let c = 0; c < N_CLASSES; c++)
-      maps.push(mask & (1 << c) ? all.subarray(c * n, (c + 1) * n) : null);
-    return {
-      method, side, undefined: [...Array(N_CLASSES).keys()].filter((c) => mask & u & (1 << c)),
-      digit: this.#x.dl_result_digit(),
-      logits: this.#floats(this.#x.dl_result_logits(), N_CLASSES),
-      probs: this.#floats(this.#x.dl_result_probs(), N_CLASSES),
-      maps,
-    };
+    let b = into && buffers.get(into);
+    if (!b || b.all.length !== N_CLASSES * n) b = newBuffers(n);
+    const at = (side === 28 ? x.dl_result_pixmaps() : x.dl_result_maps()) >> 2;
+    b.all.set(this.#f32.subarray(at, at + N_CLASSES * n));
+    b.logits.set(this.#f32.subarray(x.dl_result_logits() >> 2, (x.dl_result_logits() >> 2) + N_CLASSES));
+    b.probs.set(this.#f32.subarray(x.dl_result_probs() >> 2, (x.dl_result_probs() >> 2) + N_CLASSES));
+    const r = into ?? {};
+    r.method = method;
+    r.side = side;
+    r.undefined = [];
+    for (let c = 0; c < N_CLASSES; c++) if (mask & u & (1 << c)) r.undefined.push(c);
+    r.digit = x.dl_result_digit();
+    r.logits = b.logits;
+    r.probs = b.probs;
+    r.maps = b.views.map((v, c) => (mask & (1 << c) ? v : null));
+    buffers.set(r, b);
+    return r;
   }
 
   #maps(maps, what) {

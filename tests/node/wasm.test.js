@@ -218,6 +218,24 @@ describe('digitlens.js in Node', { skip: noWeights }, () => {
     assert.deepEqual(two.maps[8], e.maps[8]);
   });
 
+  test('explain({ into }) refills an earlier result in place, with the same numbers as a fresh one', () => {
+    const y = Float32Array.from(x, (v, i) => (i % 28 < 14 ? v : 0)); // the left half only
+    const fx = lens.explain(x), fy = lens.explain(y);
+    assert.notDeepEqual(fx.maps, fy.maps, 'two inputs, two answers');
+    fy.maps[0][0] = -1; // fresh results are independent arrays
+    assert.notEqual(fx.maps[0][0], -1);
+    const r = lens.explain(x);
+    const arrays = [r.logits, r.probs, ...r.maps];
+    assert.equal(lens.explain(y, { into: r }), r, 'the same object back');
+    assert.deepEqual({ ...r, maps: r.maps.map((m) => [...m]) },
+      { ...lens.explain(y), maps: lens.explain(y).maps.map((m) => [...m]) });
+    [r.logits, r.probs, ...r.maps].forEach((a, i) => assert.equal(a, arrays[i], 'its arrays reused, not new'));
+    lens.explain(x, { into: r, classes: [2] });
+    assert.deepEqual([...r.maps[2]], [...fx.maps[2]]);
+    assert.equal(r.maps[3], null);
+    assert.throws(() => lens.explain(x, { into: {} }), /into must be a result of an earlier explain/);
+  });
+
   test('place() puts map cell (i,j) on input pixel (i+2, j+2)', () => {
     const map = Float32Array.from({ length: 576 }, (_, k) => 1 + (k % 24) + 24 * Math.floor(k / 24));
     const p = lens.place(map, 28, 28);

@@ -2,7 +2,8 @@
 // forward + Grad-CAM of all ten classes for one image, for the SIMD and the
 // non-SIMD builds. Two ways each:
 //   api  through web/digitlens.js (classify / explain): what a page pays,
-//        copying the 784 pixels in and the logits, probs and maps out;
+//        copying the 784 pixels in and the logits, probs and maps out,
+//        into new arrays, and (api_gradcam10_into) into the last result's;
 //   raw  the exports alone (dl_classify / dl_explain on an input already in
 //        memory): the compute.
 // Also the peak multiply-add rate of build/bench/peak.wasm (the loop of
@@ -23,6 +24,9 @@ for (const [name, file] of [['simd', 'web/digitlens.wasm'], ['nosimd', 'web/digi
   const r = { file, bytes: readFileSync(path.resolve(ROOT, file)).length };
   r.api_forward = await timeCalls((k) => lens.classify(xs[k]).digit, { reps: args.reps });
   r.api_gradcam10 = await timeCalls((k) => lens.explain(xs[k], { classes: 'all' }).maps[9][300], { reps: args.reps });
+  const last = lens.explain(xs[0]);
+  r.api_gradcam10_into = await timeCalls((k) => lens.explain(xs[k], { classes: 'all', into: last }).maps[9][300],
+    { reps: args.reps });
 
   // raw exports, our own instance: the 100 inputs are copied in untimed
   const { instance } = await WebAssembly.instantiate(readFileSync(path.resolve(ROOT, file)), {});
