@@ -218,16 +218,12 @@ static void rescale(float *out, const float *in, size_t n, float lo, float hi)
 void dl_cam_normalize(float *out, const float *in, int n, int size, int shared)
 {
     if (!out || !in || n < 1 || size < 1) return;
-    if (shared) {
+    /* one range over all n maps, or one per map */
+    const size_t len = shared ? (size_t)n * size : (size_t)size;
+    for (int i = 0; i < (shared ? 1 : n); i++) {
         float lo = INFINITY, hi = -INFINITY;
-        range_of(in, (size_t)n * size, &lo, &hi);
-        rescale(out, in, (size_t)n * size, lo, hi);
-        return;
-    }
-    for (int i = 0; i < n; i++) {
-        float lo = INFINITY, hi = -INFINITY;
-        range_of(in + (size_t)i * size, (size_t)size, &lo, &hi);
-        rescale(out + (size_t)i * size, in + (size_t)i * size, (size_t)size, lo, hi);
+        range_of(in + i * len, len, &lo, &hi);
+        rescale(out + i * len, in + i * len, len, lo, hi);
     }
 }
 
