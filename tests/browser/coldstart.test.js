@@ -75,11 +75,24 @@ function probe() {
   poll();
 }
 
-let server, origin, browser;
+// The browser's own share: a page of one line of HTML and one external
+// one-line script, which notes its first animation frame. Served, loaded and
+// timed the same way (a fresh context per run), it is the floor under any
+// page that needs one file after its HTML.
+const FLOOR_DIR = path.join(ROOT, 'build', 'coldstart-floor');
+const FLOOR_HTML = '<!doctype html><html lang="en"><meta charset="utf-8"><title>floor</title>' +
+  '<script src="floor.js"></script><p>floor</p>\n';
+const FLOOR_JS = "requestAnimationFrame(() => console.log('floor painted ' + performance.now()));\n";
+
+let server, origin, browser, floorServer, floorOrigin;
 
 before(async () => {
   if (skip) return;
   ({ server, origin } = await serveWeb());
+  fs.mkdirSync(FLOOR_DIR, { recursive: true });
+  fs.writeFileSync(path.join(FLOOR_DIR, 'index.html'), FLOOR_HTML);
+  fs.writeFileSync(path.join(FLOOR_DIR, 'floor.js'), FLOOR_JS);
+  ({ server: floorServer, origin: floorOrigin } = await serveWeb(FLOOR_DIR));
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -90,6 +103,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   server?.kill();
+  floorServer?.kill();
 });
 
 const median = (xs) => {
@@ -98,7 +112,7 @@ const median = (xs) => {
 };
 
 test('cold start: navigation to the first heatmap, median of fresh contexts -> build/coldstart.json', { skip }, async () => {
-  const runs = [];
+  const runs = [], floor = [];
   for (let r = 0; r < RUNS; r++) {
     const context = await browser.newContext({ viewport: { width: 900, height: 1000 } });
     const page = await context.newPage();
@@ -125,6 +139,13 @@ test('cold start: navigation to the first heatmap, median of fresh contexts -> b
     assert.equal(t.digit, 1, 'the scripted stroke reads as a 1');
     runs.push(t);
     await context.close();
+    // the floor, right after, in the same conditions
+    const fctx = await browser.newContext({ viewport: { width: 900, height: 1000 } });
+    const fpage = await fctx.newPage();
+    const fmsg = fpage.waitForEvent('console', { predicate: (m) => m.text().startsWith('floor painted '), timeout: 15000 });
+    await fpage.goto(floorOrigin + '/');
+    floor.push(Number((await fmsg).text().slice('floor painted '.length)));
+    await fctx.close();
   }
   const ms = runs.map((t) => t.painted);
   const out = {
@@ -141,6 +162,11 @@ test('cold start: navigation to the first heatmap, median of fresh contexts -> b
     files_ms: +median(runs.map((t) => Math.max(...Object.values(t.files)))).toFixed(1),
     first_paint_ms: +median(runs.map((t) => t.fp ?? NaN)).toFixed(1),
     files: Object.keys(runs[0].files).sort(),
+    floor_ms: +median(floor).toFixed(1),
+    floor_min: +Math.min(...floor).toFixed(1),
+    floor_definition: 'the same, for a page of one line of HTML and one external one-line script: ' +
+      'navigation start to its first animation frame (what the browser alone takes for any page that ' +
+      'needs one file after its HTML)',
     browser: `chromium ${browser.version()}`,
     definition: 'navigation start to the first animation frame after the first result event of <digit-lens> ' +
       'on index.html, a "1" drawn by script with pointer events as soon as the element is ready; ' +
@@ -150,7 +176,9 @@ test('cold start: navigation to the first heatmap, median of fresh contexts -> b
   fs.mkdirSync(path.dirname(OUT), { recursive: true });
   fs.writeFileSync(OUT, JSON.stringify(out, null, 1) + '\n');
   console.log(`cold start: ${out.ms} ms median [${out.min}–${out.max}]; HTML ${out.html_ms} ms, files ` +
-    `${out.files_ms} ms, first paint ${out.first_paint_ms} ms, element ready ${out.ready_ms} ms, explained +${out.explain_ms} ms`);
+    `${out.files_ms} ms, first paint ${out.first_paint_ms} ms, element ready ${out.ready_ms} ms, explained +${out.explain_ms} ms; ` +
+    `floor (HTML + one script, first frame) ${out.floor_ms} ms`);
+  assert.ok(out.floor_ms > 0 && out.floor_ms < out.ms, 'the empty page is faster than ours');
   assert.ok(!out.files.some((f) => /full|nosimd/.test(f)), `the first heatmap needs the small wasm alone (${out.files})`);
   assert.ok(out.ms < 1000, `cold start ${out.ms} ms: the page is broken or very slow`);
 });

@@ -11,9 +11,10 @@ export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu',
   '--disable-background-networking', '--disable-component-update', '--no-first-run',
   '--disable-sync', '--disable-quic'];
 
-/** tools/serve.mjs on a free port; resolves to { server, origin }. */
-export function serveWeb() {
-  const server = spawn(process.execPath, [path.join(ROOT, 'tools', 'serve.mjs'), WEB, '0'],
+/** tools/serve.mjs serving root (default web/) on a free port; resolves
+ * to { server, origin }. */
+export function serveWeb(root = WEB) {
+  const server = spawn(process.execPath, [path.join(ROOT, 'tools', 'serve.mjs'), root, '0'],
     { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
