@@ -33,13 +33,15 @@ export function stats(xs, unit) {
   return { median, min: s[0], max: s[n - 1], reps: n, unit };
 }
 
-/** Microseconds of each of `reps` calls of fn(k) after reps/10 warm-up
- * calls; k cycles over 0..cycle-1. fn may be async (then awaited). */
-export async function timeCalls(fn, { reps, cycle = 100, warm = Math.ceil(reps / 10) }) {
+/** Microseconds of each of `reps` calls of fn(k) after `warm` warm-up
+ * calls; k cycles over 0..cycle-1 from `start`. fn may be async; before(k),
+ * if given, runs untimed ahead of each call. */
+export async function sampleCalls(fn, { reps, cycle = 100, warm = Math.ceil(reps / 10), start = 0, before }) {
   const t = new Float64Array(reps);
   let sink = 0;
   for (let r = -warm; r < reps; r++) {
-    const k = (r + warm) % cycle;
+    const k = (start + r + warm) % cycle;
+    before?.(k);
     const t0 = process.hrtime.bigint();
     let v = fn(k);
     if (v && typeof v.then === 'function') v = await v;
@@ -48,7 +50,31 @@ export async function timeCalls(fn, { reps, cycle = 100, warm = Math.ceil(reps /
     sink += typeof v === 'number' ? v : 0;
   }
   if (Number.isNaN(sink)) console.error('(sink NaN)');
-  return stats(t, 'us');
+  return t;
+}
+
+/** stats() of `reps` calls of fn(k) after reps/10 warm-up calls. */
+export async function timeCalls(fn, opts) {
+  return stats(await sampleCalls(fn, opts), 'us');
+}
+
+/** Several jobs timed in `rounds` interleaved rounds of reps/rounds calls
+ * each (after one warm-up pass of each), their samples pooled: a burst of
+ * load on a shared machine then hits every job alike instead of whichever
+ * ran at that moment. jobs: {name: fn(k) or {fn, before}}; returns
+ * {name: stats}. */
+export async function timeInterleaved(jobs, { reps, rounds = 20, cycle = 100 }) {
+  const per = Math.ceil(reps / rounds), samples = {};
+  const job = (j) => (typeof j === 'function' ? { fn: j } : j);
+  for (const [name, j] of Object.entries(jobs)) {
+    await sampleCalls(job(j).fn, { reps: 1, warm: Math.ceil(reps / 10), cycle, before: job(j).before });
+    samples[name] = [];
+  }
+  for (let r = 0; r < rounds; r++)
+    for (const [name, j] of Object.entries(jobs))
+      samples[name].push(...await sampleCalls(job(j).fn,
+        { reps: per, warm: 0, cycle, start: r * per, before: job(j).before }));
+  return Object.fromEntries(Object.entries(samples).map(([n, t]) => [n, stats(t, 'us')]));
 }
 
 /** The first n MNIST test images as Float32Array(784) each, in 0..1. */

@@ -12,23 +12,25 @@
 //   node tools/bench/wasm.mjs [--weights F] [--data DIR] [--reps N]
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, parseArgs, timeCalls, testImages, loadOurs, emit, stats } from './common.mjs';
+import { ROOT, parseArgs, timeInterleaved, testImages, loadOurs, emit, stats } from './common.mjs';
 
 const args = parseArgs({ weights: 'weights/seednet.safetensors', data: 'data/mnist', reps: 5000 });
 const xs = testImages(args.data, 100);
 const weights = readFileSync(path.resolve(ROOT, args.weights));
 const out = { node: process.version, builds: {} };
 
+// Every job of both builds in one interleaved set of rounds (timeInterleaved):
+// a burst of load on this shared machine then slows them all alike.
+const jobs = {};
 for (const [name, file] of [['simd', 'web/digitlens.wasm'], ['nosimd', 'web/digitlens-nosimd.wasm']]) {
   const lens = await loadOurs(args.weights, file);
   const r = { file, bytes: readFileSync(path.resolve(ROOT, file)).length };
-  r.api_forward = await timeCalls((k) => lens.classify(xs[k]).digit, { reps: args.reps });
-  r.api_gradcam10 = await timeCalls((k) => lens.explain(xs[k], { classes: 'all' }).maps[9][300], { reps: args.reps });
+  jobs[`${name}.api_forward`] = (k) => lens.classify(xs[k]).digit;
+  jobs[`${name}.api_gradcam10`] = (k) => lens.explain(xs[k], { classes: 'all' }).maps[9][300];
   const last = lens.explain(xs[0]);
-  r.api_gradcam10_into = await timeCalls((k) => lens.explain(xs[k], { classes: 'all', into: last }).maps[9][300],
-    { reps: args.reps });
+  jobs[`${name}.api_gradcam10_into`] = (k) => lens.explain(xs[k], { classes: 'all', into: last }).maps[9][300];
 
-  // raw exports, our own instance: the 100 inputs are copied in untimed
+  // raw exports, our own instance: each input is copied in untimed
   const { instance } = await WebAssembly.instantiate(readFileSync(path.resolve(ROOT, file)), {});
   const x = instance.exports;
   x._initialize?.();
@@ -36,25 +38,17 @@ for (const [name, file] of [['simd', 'web/digitlens.wasm'], ['nosimd', 'web/digi
   u8().set(weights, x.dl_weights_buf());
   if (x.dl_load_weights(weights.length) !== 0) throw new Error(`${file}: dl_load_weights failed`);
   const at = x.dl_input_buf() >> 2;
-  const set = (k) => f32().set(xs[k], at);
-  const raw = async (fn) => {
-    // one input per sample, set outside the timed call
-    const t = [];
-    for (let r = -Math.ceil(args.reps / 10); r < args.reps; r++) {
-      set(((r % 100) + 100) % 100);
-      const t0 = process.hrtime.bigint();
-      const st = fn();
-      const t1 = process.hrtime.bigint();
-      if (st !== 0) throw new Error(`${file}: status ${st}`);
-      if (r >= 0) t.push(Number(t1 - t0) / 1e3);
-    }
-    return stats(t, 'us');
-  };
-  r.raw_forward = await raw(() => x.dl_classify());
-  r.raw_gradcam10 = await raw(() => x.dl_explain(0x3ff));
+  const checked = (st) => { if (st !== 0) throw new Error(`${file}: status ${st}`); return st; };
+  const before = (k) => f32().set(xs[k], at);
+  jobs[`${name}.raw_forward`] = { fn: () => checked(x.dl_classify()), before };
+  jobs[`${name}.raw_gradcam10`] = { fn: () => checked(x.dl_explain(0x3ff)), before };
   // the two builds must agree with each other on every map (checked below)
   r.check = lens.explain(xs[0], { classes: 'all' });
   out.builds[name] = r;
+}
+for (const [key, st] of Object.entries(await timeInterleaved(jobs, { reps: args.reps }))) {
+  const [name, job] = key.split('.');
+  out.builds[name][job] = st;
 }
 
 const a = out.builds.simd.check, b = out.builds.nosimd.check;
