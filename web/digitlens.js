@@ -149,7 +149,7 @@ function newBuffers(n) {
 }
 
 class Lens {
-  #x; #mem; #u8; #f32; #in; #weights;
+  #x; #mem; #u8; #f32; #in; #weights; #views;
   constructor(exports, simd) {
     const x = (this.#x = exports);
     x._initialize?.();
@@ -179,6 +179,7 @@ class Lens {
     fail(new TextDecoder().decode(this.#u8.subarray(p, end)), CODES[status] || 'ARG');
   }
 
+  #view(ptr, n) { return this.#f32.subarray(ptr >> 2, (ptr >> 2) + n); }
   #floats(ptr, n) { return this.#f32.slice(ptr >> 2, (ptr >> 2) + n); }
 
   /** Replace the weights with the bytes of a safetensors file. */
@@ -275,10 +276,13 @@ class Lens {
     // one copy of the ten maps, one view per class
     let b = into && buffers.get(into);
     if (!b || b.all.length !== N_CLASSES * n) b = newBuffers(n);
-    const at = (side === 28 ? x.dl_result_pixmaps() : x.dl_result_maps()) >> 2;
-    b.all.set(this.#f32.subarray(at, at + N_CLASSES * n));
-    b.logits.set(this.#f32.subarray(x.dl_result_logits() >> 2, (x.dl_result_logits() >> 2) + N_CLASSES));
-    b.probs.set(this.#f32.subarray(x.dl_result_probs() >> 2, (x.dl_result_probs() >> 2) + N_CLASSES));
+    // the result buffers are static in the module, and its memory never grows
+    const v = (this.#views ??= {
+      24: this.#view(x.dl_result_maps(), N_CLASSES * MAP_SIZE), 28: this.#view(x.dl_result_pixmaps(), N_CLASSES * IN_SIZE),
+      logits: this.#view(x.dl_result_logits(), N_CLASSES), probs: this.#view(x.dl_result_probs(), N_CLASSES) });
+    b.all.set(v[side]);
+    b.logits.set(v.logits);
+    b.probs.set(v.probs);
     const r = into ?? {};
     r.method = method;
     r.side = side;
