@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cursor c = {data, size};
     for (int step = 0; step < 16 && c.n; step++) {
         int st = 0;
-        switch (take(&c, 1) % 10) {
+        switch (take(&c, 1) % 11) {
         case 0: { /* weights: bytes into the buffer, any length claimed */
             size_t k = take(&c, 2);
             if (k > c.n) k = c.n;
@@ -117,6 +117,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         case 9: /* results are always readable */
             FUZZ_CHECK(wasm_result_digit() >= 0 && wasm_result_digit() < DL_CLASSES);
+            break;
+        case 10: /* where the last preprocessed image's 28x28 frame lies */
+            st = wasm_frame();
+            if (st == DL_OK) {
+                const float *f = wasm_frame_buf();
+                FUZZ_CHECK(isfinite(f[0]) && f[0] > 0.0f && isfinite(f[1]) && isfinite(f[2]));
+            }
             break;
         }
         FUZZ_CHECK(st >= 0 && st < DL_ERR_COUNT);
