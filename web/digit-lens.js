@@ -84,6 +84,14 @@ button:focus-visible, input:focus-visible { outline: 2px solid var(--accent); ou
 .tile canvas { width: 100%; aspect-ratio: 1; background: #000; }
 .tile[aria-checked=true] { border-color: var(--accent); color: var(--fg); font-weight: 600; }
 .card:not([data-state=ok]) [part=strip] { opacity: .12; pointer-events: none; }
+/* Cold start: until the model is ready, nothing but the pad can be used, so
+ * the tools, the bars and the strip are not laid out (their 21 buttons and
+ * two form controls took about 10 of the main thread's 100 ms of CPU before
+ * the first heatmap). Their boxes keep their size meanwhile. */
+.card[data-fresh] :is(.tools, .bars, .stripbox) { content-visibility: hidden; }
+.tools { contain-intrinsic-size: auto 59px; }
+.bars { contain-intrinsic-size: auto 263px; }
+.stripbox { contain-intrinsic-size: auto 100px; }
 `;
 
 // HEAT28: the overlay is coloured at 4 pixels per input pixel, in the
@@ -96,7 +104,7 @@ const TILE = 56, HEAT28 = 112, READ = 140;
 const DIGITS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
 // HTML and the numbers in it are the module's own: no user data is parsed.
 const HTML = () => `
-<div class="card" data-state="loading">
+<div class="card" data-state="loading" data-fresh>
   <div>
     <div class="stage">
       <canvas part="pad" role="img" aria-label="Drawing pad: draw one digit, 0 to 9"></canvas>
@@ -173,7 +181,7 @@ export class DigitLens extends HTMLElement {
   static get observedAttributes() { return ['weights', 'size']; }
 
   #lens = null; #loading = null; #strokes = []; #stroke = null; #sample = null;
-  #cls = null; #frame = 0; #size = 280; #dpr = 1; #x = null; #place = null; #strip = 0; #shown = false;
+  #cls = null; #frame = 0; #size = 280; #dpr = 1; #x = null; #place = null; #strip = 0; #shown = false; #fresh = true;
   #$ = {};
 
   constructor() {
@@ -197,8 +205,7 @@ export class DigitLens extends HTMLElement {
     $.heatCtx = $.heat.getContext('2d');
     $.inputCtx = $.input.getContext('2d');
     $.inputImg = $.inputCtx.createImageData(28, 28);
-    $.tiles = [...$.strip.querySelectorAll('canvas')].map((cv) => cv.getContext('2d'));
-    $.tileImg = $.tiles[0].createImageData(TILE, TILE);
+    $.tiles = null; // the strip's 2D contexts, made when it is first drawn
     // the heatmap in the network's 28x28 frame, drawn onto the pad through #place
     $.heat28 = document.createElement('canvas');
     $.heat28.width = $.heat28.height = HEAT28;
@@ -272,8 +279,14 @@ export class DigitLens extends HTMLElement {
   }
 
   #state(state, text = '') {
-    this.#$.card.dataset.state = state;
+    const card = this.#$.card;
+    card.dataset.state = state;
     this.#$.msg.textContent = text;
+    // the rest of the card is laid out after the first frame with the model
+    if (this.#fresh && state !== 'loading') {
+      this.#fresh = false;
+      requestAnimationFrame(() => setTimeout(() => delete card.dataset.fresh));
+    }
   }
 
   #error(text) {
@@ -292,7 +305,7 @@ export class DigitLens extends HTMLElement {
     $.heatCtx.setTransform(1, 0, 0, 1, 0, 0);
     $.heatCtx.clearRect(0, 0, $.heat.width, $.heat.height);
     $.inputCtx.clearRect(0, 0, 28, 28);
-    for (const t of $.tiles) t.clearRect(0, 0, TILE, TILE);
+    for (const t of $.tiles ?? []) t.clearRect(0, 0, TILE, TILE);
   }
 
   #resize() {
@@ -480,6 +493,10 @@ export class DigitLens extends HTMLElement {
   #tiles() {
     const $ = this.#$, lens = this.#lens, { maps } = this.result, cls = this.#cls ?? this.result.digit;
     if (!lens) return;
+    if (!$.tiles) {
+      $.tiles = [...$.strip.querySelectorAll('canvas')].map((cv) => cv.getContext('2d'));
+      $.tileImg = $.tiles[0].createImageData(TILE, TILE);
+    }
     $.tiles.forEach((ctx, c) => {
       lens.heatmap(maps, c, { width: TILE, shared: true, into: $.tileImg.data });
       ctx.putImageData($.tileImg, 0, 0);

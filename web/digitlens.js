@@ -133,8 +133,9 @@ export async function load({ weights, wasm, methods = 'all' } = {}) {
   const wasmURL = wasm === undefined ? here(wasmFile(methods, simd)) : toURL(wasm);
   const weightBytes = weights instanceof ArrayBuffer || ArrayBuffer.isView(weights) ? weights
     : fetchBytes(weights === undefined ? here('seednet.safetensors') : toURL(weights), 'weights');
-  const [mod, wbytes] = await Promise.all([compile(wasmURL), weightBytes]);
-  const instance = await WebAssembly.instantiate(mod, {});
+  // instantiated as soon as compiled, while the weights may still be arriving
+  const [instance, wbytes] = await Promise.all([
+    compile(wasmURL).then((mod) => WebAssembly.instantiate(mod, {})), weightBytes]);
   const lens = new Lens(instance.exports, simd);
   lens.setWeights(wbytes);
   return lens;

@@ -189,6 +189,40 @@ describe('the demo page in Chromium', { skip }, () => {
     await page.close();
   });
 
+  test('while the model loads only the pad is laid out; the rest comes after, in boxes kept for it', async () => {
+    // the weights held back 400 ms: a slow network
+    const { page, log } = await open('/', (p) => p.route('**/seednet.safetensors', async (route) => {
+      await new Promise((r) => setTimeout(r, 400));
+      await route.continue();
+    }));
+    const look = () => page.evaluate(() => {
+      const root = document.querySelector('digit-lens').shadowRoot, card = root.querySelector('.card');
+      const h = (s) => root.querySelector(s).getBoundingClientRect().height;
+      return { state: card.dataset.state, fresh: 'fresh' in card.dataset, card: h('.card'),
+        heights: ['.tools', '.bars', '.stripbox'].map(h),
+        parts: ['.tools', '.bars', '.stripbox'].map((s) => getComputedStyle(root.querySelector(s)).contentVisibility),
+        message: root.querySelector('[part=message]').textContent };
+    });
+    await page.waitForFunction(() => document.querySelector('digit-lens')?.shadowRoot?.querySelector('.card'));
+    const before = await look();
+    assert.equal(before.state, 'loading');
+    assert.ok(before.fresh, 'the card starts fresh');
+    assert.deepEqual(before.parts, ['hidden', 'hidden', 'hidden'], 'tools, bars and strip not laid out yet');
+    assert.match(before.message, /Loading the model/);
+    await waitState(page, 'idle');
+    await page.waitForFunction(() => !('fresh' in document.querySelector('digit-lens').shadowRoot.querySelector('.card').dataset));
+    const after = await look();
+    assert.deepEqual(after.parts, ['visible', 'visible', 'visible']);
+    assert.ok(await page.locator('digit-lens button[data-act=sample]').isVisible(), 'the tools are shown');
+    // (at this width and with Debian's fonts; elsewhere a few pixels may differ)
+    after.heights.forEach((hgt, i) => assert.ok(Math.abs(hgt - before.heights[i]) <= 4,
+      `part ${i} keeps its height when laid out (${before.heights[i].toFixed(1)} -> ${hgt.toFixed(1)} px)`));
+    assert.ok(Math.abs(after.card - before.card) <= 4,
+      `the card keeps its height (${before.card.toFixed(1)} -> ${after.card.toFixed(1)} px)`);
+    assert.deepEqual(log.errors, []);
+    await page.close();
+  });
+
   test('choosing gradcam++ loads the full wasm once and shows its maps', async () => {
     const { page, log } = await open('/');
     await waitState(page, 'idle');
