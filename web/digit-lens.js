@@ -21,6 +21,11 @@ import { load, DigitLensError, METHODS } from './digitlens.js';
 
 export * from './digitlens.js';
 
+// (Comments on the style sheet are here: its text is shipped as it is.)
+// .card[data-fresh]: until the model is ready, nothing but the pad can be
+// used, so the tools, the bars and the strip are not laid out (their 21
+// buttons and two form controls took about 10 of the main thread's 100 ms
+// of CPU before the first heatmap); their boxes keep their size meanwhile.
 const CSS = `
 :host { display: inline-block; --pad: 280px; --ink: #0b0c10; --fg: #1d2330; --muted: #6b7280;
   --line: #e4e7ec; --card: #fff; --track: #eef0f4; --accent: #f26b1d; --bar: #b8bec9;
@@ -84,10 +89,6 @@ button:focus-visible, input:focus-visible { outline: 2px solid var(--accent); ou
 .tile canvas { width: 100%; aspect-ratio: 1; background: #000; }
 .tile[aria-checked=true] { border-color: var(--accent); color: var(--fg); font-weight: 600; }
 .card:not([data-state=ok]) [part=strip] { opacity: .12; pointer-events: none; }
-/* Cold start: until the model is ready, nothing but the pad can be used, so
- * the tools, the bars and the strip are not laid out (their 21 buttons and
- * two form controls took about 10 of the main thread's 100 ms of CPU before
- * the first heatmap). Their boxes keep their size meanwhile. */
 .card[data-fresh] :is(.tools, .bars, .stripbox) { content-visibility: hidden; }
 .tools { contain-intrinsic-size: auto 59px; }
 .bars { contain-intrinsic-size: auto 263px; }
