@@ -1,6 +1,7 @@
 // What the browser tests share: paths, the static server as `make demo` runs
 // it, and Chromium's flags for this machine (no network but loopback).
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -38,4 +39,35 @@ export async function drawOn(page, pad, strokes) {
     for (let i = 1; i < s.length; i++) await page.mouse.move(...at(s[i]), { steps: 6 });
     await page.mouse.up();
   }
+}
+
+/** CPU time used so far (ms, user + system, 10 ms ticks) on this Linux
+ * machine: `all`, every process (from /proc/stat), and per Chromium process
+ * kind (renderer main thread, rest of the renderers, browser, gpu, utility),
+ * or null without /proc. Two calls around a page load give what it cost. */
+export function cpuTimes() {
+  const ticks = (stat) => { const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); return (+f[11] + +f[12]) * 10; };
+  let all;
+  try {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    all = (f[0] + f[1] + f[2] + f[5] + f[6]) * 10; // user nice system irq softirq
+  } catch { return null; }
+  const out = { all, renderer_main: 0, renderer_other: 0, browser: 0, gpu: 0, utility: 0 };
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (!cmd.includes('/chromium/chromium')) continue; // Debian's /usr/lib/chromium/chromium
+      const type = cmd.match(/--type=([a-z-]+)/)?.[1];
+      const t = ticks(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      if (type === 'renderer') {
+        const main = ticks(fs.readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8'));
+        out.renderer_main += main;
+        out.renderer_other += t - main;
+      } else if (type === 'gpu-process') out.gpu += t;
+      else if (type) out.utility += t;
+      else out.browser += t;
+    } catch { /* the process ended meanwhile */ }
+  }
+  return out;
 }
