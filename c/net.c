@@ -48,17 +48,26 @@ static inline void scatter_taps(float *row, const float *wr, float v, int x, int
         }
 }
 
-/* The seed network's case, K = 5 and all five taps landing: unrolled, every
- * address a constant offset from the lowest. */
-static inline void scatter_taps_5(float *row, const float *wr, float v, int x)
+/* The seed network's case, K = 5, for the pixel at x and its right-hand
+ * neighbour (all five taps of x landing; zero or not, the neighbour's terms
+ * come right after x's, as in the per-pixel order): their six output
+ * positions are summed in registers, loaded and stored once for both (a
+ * stroke is 2-3 pixels wide: most non-zero pixels have a non-zero
+ * neighbour). A zero neighbour adds w x 0 = +-0 to its sums, which changes
+ * none that is not -0 (each starts at its bias). x = OW - 1 also touches
+ * position OW, summed but never read. Every address is a constant offset
+ * from the lowest. */
+static inline void scatter_pair_5(float *row, const float *wr, const float *v, int x)
 {
-    const v4 vv = v4_splat(v);
     float *low = row + (size_t)(x - 4) * OCP;
-    for (int j = 0; j < 5; j++)
-        for (int n = 0; n < CONV_NV; n++) {
-            float *o = low + (4 - j) * OCP + 4 * n;
-            v4_store(o, v4_madd(v4_load(o), v4_load(wr + j * OCP + 4 * n), vv));
-        }
+    const v4 v0 = v4_splat(v[0]), v1 = v4_splat(v[1]);
+    for (int n = 0; n < CONV_NV; n++) {
+        v4 acc[6];
+        for (int o = 0; o < 6; o++) acc[o] = v4_load(low + o * OCP + 4 * n);
+        for (int j = 0; j < 5; j++) acc[4 - j] = v4_madd(acc[4 - j], v4_load(wr + j * OCP + 4 * n), v0);
+        for (int j = 0; j < 5; j++) acc[5 - j] = v4_madd(acc[5 - j], v4_load(wr + j * OCP + 4 * n), v1);
+        for (int o = 0; o < 6; o++) v4_store(low + o * OCP + 4 * n, acc[o]);
+    }
 }
 
 /* One image. wT: the kernels tap-major, (C, K, K, OCP); bias: OCP floats. */
@@ -81,16 +90,21 @@ static void conv_scatter(float *out, const float *in, const float *wT, const flo
     for (int v = 0; v < CONV_NV; v++) b[v] = v4_load(bias + 4 * v);
     float row[CONV_OW * OCP];
     for (int y = 0; y < OH; y++) {
-        for (int x = 0; x < OW; x++)
+        for (int x = 0; x <= OW; x++) /* OW: see scatter_pair_5 */
             for (int v = 0; v < CONV_NV; v++) v4_store(row + x * OCP + 4 * v, b[v]);
         for (int c = 0; c < C; c++)
             for (int i = 0; i < K; i++) {
                 const int r = c * H + y + i;
                 const float *ir = in + (size_t)r * W, *wr = wT + (size_t)(c * K + i) * K * OCP;
-                for (int q = first[r]; q < first[r + 1]; q++) {
+                for (int q = first[r], end = first[r + 1]; q < end;) {
                     const int x = nz[q];
-                    if (K == 5 && x >= 4 && x < OW) scatter_taps_5(row, wr, ir[x], x);
-                    else scatter_taps(row, wr, ir[x], x, OW, K);
+                    if (K == 5 && x >= 4 && x < OW) {
+                        scatter_pair_5(row, wr, ir + x, x); /* and x + 1, done with it */
+                        q += 1 + (q + 1 < end && nz[q + 1] == x + 1);
+                    } else {
+                        scatter_taps(row, wr, ir[x], x, OW, K);
+                        q++;
+                    }
                 }
             }
         /* row (OW, OCP) -> out[g, y, :], four positions by four channels */
@@ -116,7 +130,7 @@ void dl_conv_forward(float *out, const float *inp, const float *w, const float *
                      int B, int C, int H, int W, int OC, int K)
 {
     int OH = H - K + 1, OW = W - K + 1, taps = C * K * K;
-    if (OC <= OCP && taps <= CONV_TAPS && OW <= CONV_OW && C * H * W <= CONV_PIX &&
+    if (OC <= OCP && taps <= CONV_TAPS && OW < CONV_OW && C * H * W <= CONV_PIX &&
         C * H <= CONV_ROWS) {
         float wT[CONV_TAPS * OCP], bp[OCP] = { 0 };
         for (int t = 0; t < taps; t++) /* (OC, taps) -> (taps, OCP), zero-padded */

@@ -342,16 +342,13 @@ int cli_quantize(int argc, char **argv)
             t[i].data = tq[i].data;
             if (tq[i].data == q.params + fc->w_off) how[i] = (dl_st_how){DL_ST_D4, 0, steps};
         }
+        /* short: the page downloads it (the format: weights/README.md) */
         snprintf(desc, sizeof desc,
-                 "d4: fc.weight as 4-bit differences of levels, step %.3g x row RMS, "
-                 "GPTQ-rounded on %d training images (damp %.3g), fc.bias corrected; "
-                 "conv.weight int8 per-channel scale (max |w| / 127); biases F32",
-                 step, calib, damp);
+                 "d4: fc.weight 4-bit level steps, step %.3g x row RMS, GPTQ on %d images "
+                 "(damp %.3g); conv.weight int8/channel; biases F32", step, calib, damp);
         if (calib == 0)
-            snprintf(desc, sizeof desc,
-                     "d4: fc.weight as 4-bit differences of levels, step %.3g x row RMS, "
-                     "round to nearest; conv.weight int8 per-channel scale (max |w| / 127); "
-                     "biases F32", step);
+            snprintf(desc, sizeof desc, "d4: fc.weight 4-bit level steps, step %.3g x row RMS, "
+                     "rounded; conv.weight int8/channel; biases F32", step);
     } else {
         for (int i = 0; i < n; i++)
             how[i] = (dl_st_how){dtype == DL_ST_I8 && t[i].ndim >= 2 ? DL_ST_I8
