@@ -25,7 +25,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { ROOT, WEB, CHROMIUM, CHROMIUM_ARGS, serveWeb, cpuTimes } from './harness.js';
+import { ROOT, WEB, CHROMIUM, CHROMIUM_ARGS, serveWeb, cpuTimes, coldProbe as probe } from './harness.js';
 
 const OUT = path.join(ROOT, 'build', 'coldstart.json');
 const RUNS = 15; // this shared machine swings by a quarter from run to run: 15 steady the median
@@ -33,47 +33,6 @@ const NEEDS = ['digit-lens.min.js', 'digitlens.wasm', 'seednet.safetensors', 'in
 const missing = NEEDS.filter((f) => !fs.existsSync(path.join(WEB, f)));
 const skip = !fs.existsSync(CHROMIUM) ? `${CHROMIUM} not installed (make setup)`
   : missing.length ? `web/${missing.join(', web/')} not built (make wasm)` : false;
-
-// Runs in the page before any of its scripts: waits for <digit-lens> to be
-// ready, draws a "1" on its pad, and notes the times.
-function probe() {
-  const mark = (k) => { globalThis.__cold[k] = performance.now(); };
-  globalThis.__cold = {};
-  const draw = (el) => {
-    const pad = el.shadowRoot.querySelector('[part=pad]'), r = pad.getBoundingClientRect();
-    const at = (x, y) => ({ clientX: r.left + x * r.width, clientY: r.top + y * r.height, button: 0,
-      buttons: 1, pointerId: 1, pointerType: 'mouse', isPrimary: true, bubbles: true, cancelable: true });
-    el.addEventListener('result', () => {
-      mark('result');
-      requestAnimationFrame(() => {
-        mark('painted');
-        console.log('digitlens cold start: painted');
-      });
-    }, { once: true });
-    pad.dispatchEvent(new PointerEvent('pointerdown', at(0.52, 0.14)));
-    for (let i = 1; i <= 8; i++) pad.dispatchEvent(new PointerEvent('pointermove', at(0.52 - 0.04 * i / 8, 0.14 + 0.72 * i / 8)));
-    pad.dispatchEvent(new PointerEvent('pointerup', at(0.48, 0.86)));
-  };
-  const watch = () => {
-    const el = document.querySelector('digit-lens'), card = el?.shadowRoot?.querySelector('.card');
-    if (!card) return false;
-    const ready = () => {
-      if (card.dataset.state === 'loading') return false;
-      mark('ready');
-      globalThis.__cold.state = card.dataset.state;
-      draw(el);
-      return true;
-    };
-    if (!ready()) {
-      const mo = new MutationObserver(() => { if (ready()) mo.disconnect(); });
-      mo.observe(card, { attributes: true, attributeFilter: ['data-state'] });
-    }
-    return true;
-  };
-  // the element is defined by a module script: check after each task until it is there
-  const poll = () => { if (!watch()) setTimeout(poll, 0); };
-  poll();
-}
 
 // The browser's own share: a page of one line of HTML and one external
 // one-line script, which notes its first animation frame. Served, loaded and

@@ -71,3 +71,46 @@ export function cpuTimes() {
   }
   return out;
 }
+
+/** The cold-start probe (page.addInitScript): runs in the page before any
+ * of its scripts, waits for <digit-lens> to be ready, draws a "1" on its pad
+ * with pointer events and notes the times in globalThis.__cold (ready,
+ * result, painted); logs 'digitlens cold start: painted' at the end. */
+export function coldProbe() {
+  const mark = (k) => { globalThis.__cold[k] = performance.now(); };
+  globalThis.__cold = {};
+  const draw = (el) => {
+    const pad = el.shadowRoot.querySelector('[part=pad]'), r = pad.getBoundingClientRect();
+    const at = (x, y) => ({ clientX: r.left + x * r.width, clientY: r.top + y * r.height, button: 0,
+      buttons: 1, pointerId: 1, pointerType: 'mouse', isPrimary: true, bubbles: true, cancelable: true });
+    el.addEventListener('result', () => {
+      mark('result');
+      requestAnimationFrame(() => {
+        mark('painted');
+        console.log('digitlens cold start: painted');
+      });
+    }, { once: true });
+    pad.dispatchEvent(new PointerEvent('pointerdown', at(0.52, 0.14)));
+    for (let i = 1; i <= 8; i++) pad.dispatchEvent(new PointerEvent('pointermove', at(0.52 - 0.04 * i / 8, 0.14 + 0.72 * i / 8)));
+    pad.dispatchEvent(new PointerEvent('pointerup', at(0.48, 0.86)));
+  };
+  const watch = () => {
+    const el = document.querySelector('digit-lens'), card = el?.shadowRoot?.querySelector('.card');
+    if (!card) return false;
+    const ready = () => {
+      if (card.dataset.state === 'loading') return false;
+      mark('ready');
+      globalThis.__cold.state = card.dataset.state;
+      draw(el);
+      return true;
+    };
+    if (!ready()) {
+      const mo = new MutationObserver(() => { if (ready()) mo.disconnect(); });
+      mo.observe(card, { attributes: true, attributeFilter: ['data-state'] });
+    }
+    return true;
+  };
+  // the element is defined by a module script: check after each task until it is there
+  const poll = () => { if (!watch()) setTimeout(poll, 0); };
+  poll();
+}
