@@ -102,6 +102,7 @@ static float norm_buf[DL_CLASSES * DL_IN_SIZE];
 static float frame_buf[3];                   /* scale, ox, oy */
 static const uint8_t *last_gray;             /* the last preprocessed image */
 static int last_w, last_h;
+static float last_input[DL_IN_SIZE];          /* and what it gave (input changes) */
 static dl_cam cam;
 static char last_error[256];
 
@@ -242,6 +243,7 @@ static int preprocess_gray(const uint8_t *g, int w, int h)
     last_gray = g;
     last_w = w;
     last_h = h;
+    memcpy(last_input, input, sizeof last_input);
     return DL_OK;
 }
 
@@ -251,7 +253,8 @@ static int preprocess_gray(const uint8_t *g, int w, int h)
  * frame is the image scaled by L/20 (L: the box's longer side) about the
  * centre of mass: image pixel = o + scale * (28x28 coordinate). Ink here is
  * a pixel more than 10% of full scale away from the paper (the border's
- * median), weighted by that distance; the 28x28 side is dl_input_buf. */
+ * median), weighted by that distance; the 28x28 side is what preprocessing
+ * gave (dl_input_buf then; pixels classified since do not move it). */
 EXPORT(dl_frame_buf) float *wasm_frame_buf(void) { return frame_buf; }
 EXPORT(dl_frame) int wasm_frame(void)
 {
@@ -271,11 +274,11 @@ EXPORT(dl_frame) int wasm_frame(void)
             if (y > y1) y1 = y;
             m += d; mx += d * (x + 0.5); my += d * (y + 0.5);
         }
-    double n = 0, nx = 0, ny = 0;
+    double n = 0, nx = 0, ny = 0; /* of the 28x28 preprocessing gave, whatever came after */
     for (int i = 0; i < DL_IN_SIZE; i++) {
-        n += input[i];
-        nx += input[i] * (i % DL_IN_W + 0.5);
-        ny += input[i] * (i / DL_IN_W + 0.5);
+        n += last_input[i];
+        nx += last_input[i] * (i % DL_IN_W + 0.5);
+        ny += last_input[i] * (i / DL_IN_W + 0.5);
     }
     if (!(m > 0) || !(n > 0)) {
         frame_buf[0] = (float)w / DL_IN_W;

@@ -193,6 +193,15 @@ describe('digitlens.js in Node', { skip: noWeights }, () => {
     // dark ink on white paper: the same frame
     lens.preprocess({ data: img.map((v) => 255 - v), width: W, height: H });
     assert.deepEqual(lens.frame(), f);
+    // pixels explained meanwhile, even rejected ones, do not move it (the
+    // fuzzer found NaN here: the frame was read from the input buffer)
+    const corner = new Float32Array(784); // its centre of mass far from (14, 14)
+    corner[0] = 1;
+    lens.explain(corner);
+    assert.deepEqual(lens.frame(), f);
+    assert.throws(() => lens.classify(new Float32Array(784).fill(7)), /0\.\.1/);
+    assert.throws(() => lens.explain(new Float32Array(784).fill(NaN)), /NaN/);
+    assert.deepEqual(lens.frame(), f);
     // after a failed preprocess there is no frame
     assert.throws(() => lens.preprocess({ data: new Uint8Array(W * H), width: W, height: H }), /blank/);
     assert.throws(() => lens.frame(), (e) => e instanceof DigitLensError && /frame: no image preprocessed/.test(e.message));
