@@ -8,6 +8,8 @@
 // this file), size (CSS pixels of the square pad, 160..560, default 280).
 // Event: `result`, detail {digit, probs, maps, input}; the last one is in
 // .result (input: the 28x28 image the network saw, 784 values in 0..1).
+// CSS: digit-lens:state(starting) until its first model is ready or has
+// failed, so a page can hold its own painting until then (the demo does).
 // Shadow DOM, styles through a constructed stylesheet (no inline <style>, so
 // a strict Content-Security-Policy is fine), no globals, no requests beyond
 // its own files (the wasm, the weights, and samples.bin when asked for).
@@ -183,10 +185,11 @@ export class DigitLens extends HTMLElement {
 
   #lens = null; #loading = null; #strokes = []; #stroke = null; #sample = null;
   #cls = null; #frame = 0; #size = 280; #dpr = 1; #x = null; #place = null; #strip = 0; #shown = false; #fresh = true;
-  #$ = {};
+  #$ = {}; #int = this.attachInternals();
 
   constructor() {
     super();
+    this.#starting('add');
     const root = this.attachShadow({ mode: 'open' });
     styles(root);
     if (!template) {
@@ -286,9 +289,13 @@ export class DigitLens extends HTMLElement {
     // the rest of the card is laid out after the first frame with the model
     if (this.#fresh && state !== 'loading') {
       this.#fresh = false;
+      this.#starting('delete');
       requestAnimationFrame(() => setTimeout(() => delete card.dataset.fresh));
     }
   }
+
+  // (a browser without custom states, or before Chrome 125, has no such state)
+  #starting(op) { try { this.#int.states[op]('starting'); } catch {} }
 
   #error(text) {
     this.#state('error', text);
