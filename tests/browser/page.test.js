@@ -59,7 +59,7 @@ after(async () => {
 });
 
 // A page that records console errors, page errors and every request.
-async function open(url = '/', setup) {
+async function open(url = '/', setup, waitUntil = 'load') {
   const page = await context.newPage();
   const log = { errors: [], warnings: [], requests: [] };
   page.on('console', (m) => {
@@ -69,7 +69,7 @@ async function open(url = '/', setup) {
   page.on('pageerror', (e) => log.errors.push(String(e)));
   page.on('request', (r) => log.requests.push(r.url()));
   if (setup) await setup(page);
-  await page.goto(origin + url);
+  await page.goto(origin + url, { waitUntil });
   return { page, log };
 }
 
@@ -189,29 +189,39 @@ describe('the demo page in Chromium', { skip }, () => {
     await page.close();
   });
 
-  test('while the model loads only the pad is laid out; the rest comes after, in boxes kept for it', async () => {
-    // the weights held back 400 ms: a slow network
+  test('while the model loads the page waits 0.4 s, then only the pad is laid out; the rest comes after, in boxes kept for it', async () => {
+    // the weights held back 1.5 s: a slow network
     const { page, log } = await open('/', (p) => p.route('**/seednet.safetensors', async (route) => {
-      await new Promise((r) => setTimeout(r, 400));
+      await new Promise((r) => setTimeout(r, 1500));
       await route.continue();
-    }));
+    }), 'commit');
     const look = () => page.evaluate(() => {
-      const root = document.querySelector('digit-lens').shadowRoot, card = root.querySelector('.card');
+      const el = document.querySelector('digit-lens'), root = el.shadowRoot, card = root.querySelector('.card');
       const h = (s) => root.querySelector(s).getBoundingClientRect().height;
-      return { state: card.dataset.state, fresh: 'fresh' in card.dataset, card: h('.card'),
-        heights: ['.tools', '.bars', '.stripbox'].map(h),
+      return { state: card.dataset.state, fresh: 'fresh' in card.dataset, starting: el.matches(':state(starting)'),
+        page: getComputedStyle(document.querySelector('main')).contentVisibility, t: performance.now(),
+        card: h('.card'), heights: ['.tools', '.bars', '.stripbox'].map(h),
         parts: ['.tools', '.bars', '.stripbox'].map((s) => getComputedStyle(root.querySelector(s)).contentVisibility),
         message: root.querySelector('[part=message]').textContent };
     });
     await page.waitForFunction(() => document.querySelector('digit-lens')?.shadowRoot?.querySelector('.card'));
+    const first = await look();
+    assert.ok(first.t < 350, `looked too late (${first.t.toFixed(0)} ms): the machine is overloaded`);
+    assert.equal(first.state, 'loading');
+    assert.ok(first.starting, 'the element is :state(starting)');
+    assert.equal(first.page, 'hidden', 'the page is not painted before the model is ready');
+    await page.waitForFunction(() => performance.now() > 900); // 0.4 s after the first style
     const before = await look();
-    assert.equal(before.state, 'loading');
+    assert.equal(before.state, 'loading', 'the weights are still held back');
+    assert.equal(before.page, 'visible', 'after 0.4 s the page shows, the model loading');
     assert.ok(before.fresh, 'the card starts fresh');
     assert.deepEqual(before.parts, ['hidden', 'hidden', 'hidden'], 'tools, bars and strip not laid out yet');
     assert.match(before.message, /Loading the model/);
     await waitState(page, 'idle');
     await page.waitForFunction(() => !('fresh' in document.querySelector('digit-lens').shadowRoot.querySelector('.card').dataset));
     const after = await look();
+    assert.equal(after.starting, false);
+    assert.equal(after.page, 'visible');
     assert.deepEqual(after.parts, ['visible', 'visible', 'visible']);
     assert.ok(await page.locator('digit-lens button[data-act=sample]').isVisible(), 'the tools are shown');
     // (at this width and with Debian's fonts; elsewhere a few pixels may differ)
@@ -220,6 +230,16 @@ describe('the demo page in Chromium', { skip }, () => {
     assert.ok(Math.abs(after.card - before.card) <= 4,
       `the card keeps its height (${before.card.toFixed(1)} -> ${after.card.toFixed(1)} px)`);
     assert.deepEqual(log.errors, []);
+    await page.close();
+  });
+
+  test('a model that cannot load ends the wait at once: the page shows the error', async () => {
+    const { page } = await open('/', (p) => p.route('**/seednet.safetensors', (route) => route.fulfill({ status: 500 })));
+    await waitState(page, 'error');
+    const t = await page.evaluate(() => ({ now: performance.now(), page: getComputedStyle(document.querySelector('main')).contentVisibility,
+      starting: document.querySelector('digit-lens').matches(':state(starting)') }));
+    assert.equal(t.starting, false);
+    assert.equal(t.page, 'visible', `the error is shown at ${t.now.toFixed(0)} ms`);
     await page.close();
   });
 
