@@ -127,6 +127,9 @@ export interface DigitLensResult {
 }
 /** The element's class (registered as <digit-lens> when the module loads). */
 export const DigitLens: { new (): DigitLensElement; prototype: DigitLensElement };
+/** CSS: `digit-lens:state(starting)` matches until the element's first model
+ * is ready or has failed (browsers with custom states: Chrome 125+, Firefox
+ * 126+, Safari 17.4+), so a page can hold its own painting until then. */
 export interface DigitLensElement extends HTMLElement {
   /** The detail of the last `result` event, or null. */
   readonly result: DigitLensResult | null;
