@@ -185,7 +185,7 @@ export class DigitLens extends HTMLElement {
 
   #lens = null; #loading = null; #strokes = []; #stroke = null; #sample = null;
   #cls = null; #frame = 0; #size = 280; #dpr = 1; #x = null; #place = null; #strip = 0; #shown = false; #fresh = true;
-  #$ = {}; #int = this.attachInternals();
+  #$ = {}; #int = this.attachInternals?.(); // (Safari before 16.4 has none)
 
   constructor() {
     super();
