@@ -240,6 +240,7 @@ describe('the demo page in Chromium', { skip }, () => {
       starting: document.querySelector('digit-lens').matches(':state(starting)') }));
     assert.equal(t.starting, false);
     assert.equal(t.page, 'visible', `the error is shown at ${t.now.toFixed(0)} ms`);
+    assert.match(await text(page, 'message'), /Could not load the model\. weights: .*seednet\.safetensors answered HTTP 500/);
     await page.close();
   });
 
