@@ -28,7 +28,7 @@ export const CSP = [
 ].join('; ');
 
 const TEXT = 'text/plain; charset=utf-8';
-export const TYPES = {
+const TYPES = {
   '.html': 'text/html; charset=utf-8', '.css': 'text/css; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
   '.json': 'application/json', '.wasm': 'application/wasm',
@@ -45,7 +45,7 @@ function answer(res, status, text, headers = {}) {
 }
 
 /** A request handler serving the files under root. */
-export function handler(root) {
+function handler(root) {
   root = path.resolve(root);
   return (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return answer(res, 405, 'only GET and HEAD', { Allow: 'GET, HEAD' });
