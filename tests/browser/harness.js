@@ -157,6 +157,24 @@ async function browserSession(browser) {
   return sessions.get(browser);
 }
 
+/** Resolves once Chromium's processes have used at most one 10 ms tick of
+ * CPU in each of two 50 ms windows running, or after maxMs (at once without
+ * /proc): the ms it waited. A new browser context's window keeps both cores of this machine
+ * busy for about a second after it opens (1.5-2 s of CPU: its toolbar's
+ * pages load); a visitor's browser is not opening a window as it navigates. */
+export async function chromiumIdle(maxMs = 5000) {
+  const used = (c) => c.browser + c.renderer_main + c.renderer_other + c.gpu + c.utility;
+  const t0 = performance.now();
+  let last = cpuTimes(), quiet = 0;
+  while (last && quiet < 2 && performance.now() - t0 < maxMs) {
+    await new Promise((r) => setTimeout(r, 50));
+    const now = cpuTimes();
+    quiet = used(now) - used(last) <= 10 ? quiet + 1 : 0;
+    last = now;
+  }
+  return performance.now() - t0;
+}
+
 /** The cold-start probe (openBare's init): runs in the page before any of
  * its scripts, waits for <digit-lens> to be ready, draws a "1" on its pad
  * with pointer events and notes the times in globalThis.__cold (ready,
