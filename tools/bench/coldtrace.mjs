@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // coldtrace.mjs [RUNS] [DIR] — where a cold start's CPU goes, from Chromium's
 // own trace. Serves DIR (default web/) as `make demo` does, opens it RUNS
-// times (default 5) in a fresh browser context with the cold-start test's
-// probe (a "1" drawn as soon as <digit-lens> is ready), traces each run, and
+// times (default 5) in a fresh browser context, once its window has settled,
+// with the cold-start test's probe (a "1" drawn as soon as <digit-lens> is
+// ready), traces each run, and
 // prints the medians of the CPU time (thread time, not wall time) the page's
 // renderer spent from the navigation's commit to the frame after the first
 // result: its main thread in all and in style + layout and in lazily
@@ -14,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, WEB, serveWeb, coldProbe } from '../../tests/browser/harness.js';
+import { CHROMIUM, CHROMIUM_ARGS, WEB, serveWeb, chromiumIdle, coldProbe } from '../../tests/browser/harness.js';
 
 const [runsArg = '5', dir = WEB] = process.argv.slice(2);
 const RUNS = Number(runsArg);
@@ -77,7 +78,8 @@ try {
     const file = path.join(tmp, `run${r}.json`);
     await browser.startTracing(page, { path: file, categories: ['toplevel', 'devtools.timeline',
       'disabled-by-default-devtools.timeline', 'v8', 'v8.wasm', 'blink', 'loading', 'cc'] });
-    const painted = page.waitForEvent('console', { predicate: (m) => m.text() === 'digitlens cold start: painted', timeout: 15000 });
+    await chromiumIdle(); // the new window settles first, as in the cold-start test
+    const painted = page.waitForEvent('framenavigated', { predicate: (f) => f.url().endsWith('#painted'), timeout: 15000 });
     await page.goto(origin + '/');
     await painted;
     await browser.stopTracing();

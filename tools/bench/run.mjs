@@ -270,15 +270,16 @@ if (ok(res.coldstart) && res.coldstart.files_ms != null) notes.push(`Cold start,
   `at ${res.coldstart.first_paint_ms} ms, the element ready at ${res.coldstart.ready_ms} ms, the first heatmap ` +
   `${res.coldstart.explain_ms} ms later (drawing, preprocessing, Grad-CAM, painting); ${res.coldstart.browser}. ` +
   (res.coldstart.floor_ms ? `Its floor, in the same runs: a page of one line of HTML and one one-line script ` +
-    `paints its first frame at ${res.coldstart.floor_ms} ms (the browser's own start-up for a fresh context, ` +
-    'the HTML and one request): the row\'s x floor is against that page.' : ''));
+    `paints its first frame at ${res.coldstart.floor_ms} ms (the browser's own work for a page that needs ` +
+    'the HTML and one request): the row\'s x floor is against that page. ' : '') +
+  (res.coldstart.settle_ms != null ? `Each run opens a fresh context and navigates once its new window has ` +
+    `settled (Chromium idle; median wait ${res.coldstart.settle_ms} ms), with no DevTools domain but Page enabled.` : ''));
 const cpuText = (c) => `${c.all} ms of CPU in ${c.wall_ms} ms (${(c.all / c.wall_ms).toFixed(1)} cores busy; Chromium's ` +
   `renderer main thread ${c.renderer_main}, its other threads ${c.renderer_other}, browser process ${c.browser}, ` +
   `GPU ${c.gpu}, utilities ${c.utility})`;
 if (ok(res.coldstart) && res.coldstart.cpu_ms && res.coldstart.floor_cpu_ms) notes.push('Cold start CPU, medians, ' +
   `navigation to painted frame, all processes on both cores: our page ${cpuText(res.coldstart.cpu_ms)}; the empty ` +
-  `page ${cpuText(res.coldstart.floor_cpu_ms)}. Both keep the two cores busy, so the wall time follows the CPU ` +
-  'every process spends, not the main thread\'s alone.');
+  `page ${cpuText(res.coldstart.floor_cpu_ms)}.`);
 notes.push('Peers and our wasm run on one thread (a page has one); the native throughputs use both cores.');
 notes.push('wasm goals are judged on the JS API (pixels in; logits, probs and the ten maps copied out) with ' +
   'explain(x, { into: last }), which refills the previous result\'s arrays: what a page that explains every ' +
