@@ -73,8 +73,8 @@ export function cpuTimes() {
 }
 
 /** A page loaded the way a visitor's browser loads it: in a fresh browser
- * context (nothing cached), with no DevTools domain but Page enabled while it
- * loads. A Playwright page enables Network, Runtime and more, and their
+ * context (nothing cached), with no DevTools domain enabled but Page while
+ * it loads (the viewport is set once, by Emulation). A Playwright page enables Network, Runtime and more, and their
  * events for each request, console call and script context cost a cold start
  * here 30-36 ms (this page) and 15 ms (the floor page) of a shared 2-core
  * machine (interleaved runs, 25 of each). Opened through the browser's CDP
@@ -159,9 +159,10 @@ async function browserSession(browser) {
 
 /** Resolves once Chromium's processes have used at most one 10 ms tick of
  * CPU in each of two 50 ms windows running, or after maxMs (at once without
- * /proc): the ms it waited. A new browser context's window keeps both cores of this machine
- * busy for about a second after it opens (1.5-2 s of CPU: its toolbar's
- * pages load); a visitor's browser is not opening a window as it navigates. */
+ * /proc): the ms it waited. A new browser context's window keeps both cores
+ * of this machine busy for about a second after it opens (1.5-2 s of CPU:
+ * its toolbar's pages load); a visitor's browser is not opening a window as
+ * it navigates. */
 export async function chromiumIdle(maxMs = 5000) {
   const used = (c) => c.browser + c.renderer_main + c.renderer_other + c.gpu + c.utility;
   const t0 = performance.now();
