@@ -21,10 +21,10 @@
 // opens (its toolbar's pages load); the test waits until Chromium is idle
 // (harness.js, chromiumIdle) before it navigates. Navigating at once, as it
 // did before, the same page took 164 ms against 124 (interleaved, 21 runs
-// each). And the page is not a Playwright page (harness.js, openBare): through a
-// Playwright page, whose Network and Runtime domains report every request,
-// console call and script context, the same runs took 30-36 ms longer here
-// (the floor 15 ms). The probe ends with a fragment navigation, which the
+// each). And the page is not a Playwright page (harness.js, openBare): a
+// Playwright page's Network and Runtime domains report every request,
+// console call and script context, and the same runs took 30-36 ms longer
+// that way (the floor 15 ms). The probe ends with a fragment navigation, which the
 // Page domain reports; nothing polls the page (polling from Playwright runs
 // its own script every frame inside the interval being measured). Console
 // errors and exceptions are read once the page has painted: enabling the
@@ -96,10 +96,10 @@ async function load(url, init) {
   await tab.send('Page.navigate', { url });
   try {
     await ended;
-  } catch (e) {
+  } catch {
     const seen = await tab.evaluate(() => JSON.stringify(globalThis.__cold ?? null)).catch(() => '?');
     await tab.close();
-    throw new Error(`${url} did not paint a heatmap within 15 s (probe: ${seen})`);
+    throw new Error(`${url} did not reach #painted within 15 s (probe: ${seen})`);
   }
   return { tab, settle, cpu: cpuDelta(cpu0, cpuTimes(), performance.now() - wall0) };
 }

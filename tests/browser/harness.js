@@ -76,7 +76,7 @@ export function cpuTimes() {
  * context (nothing cached), with no DevTools domain enabled but Page while
  * it loads (the viewport is set once, by Emulation). A Playwright page enables Network, Runtime and more, and their
  * events for each request, console call and script context cost a cold start
- * here 30-36 ms (this page) and 15 ms (the floor page) of a shared 2-core
+ * here 30-36 ms (the demo page) and 15 ms (the floor page) of a shared 2-core
  * machine (interleaved runs, 25 of each). Opened through the browser's CDP
  * session: Playwright leaves alone the targets of contexts it did not make.
  *   const tab = await openBare(browser, { init, width, height });
