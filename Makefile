@@ -7,8 +7,15 @@ SHELL := /bin/bash
 PORT ?= 8000
 export NODE_PATH := /usr/share/nodejs
 
+# Native code for any x86-64 CPU, whatever CPU builds it: the baseline
+# Debian 12 supports (SSE2, all that c/simd.h's 4-lane path uses), never
+# -march=native. A build/ copied to another machine runs there, and valgrind
+# 3.19, which cannot decode AVX-512, can run what an AVX-512 machine built
+# (tests/node/reliability.test.js checks the binaries for it). On another
+# architecture, the compiler's default.
+ARCH_FLAGS := $(if $(filter x86_64,$(shell uname -m)),-march=x86-64 -mtune=generic)
 CC      := gcc
-CFLAGS  := -std=c11 -O3 -march=native -ffp-contract=off -fopenmp \
+CFLAGS  := -std=c11 -O3 $(ARCH_FLAGS) -ffp-contract=off -fopenmp \
            -Wall -Wextra -Wno-unused-parameter -D_POSIX_C_SOURCE=200809L -Ic
 LDLIBS  := -lm -fopenmp
 
@@ -33,16 +40,21 @@ build/test_train:      build/obj/train.o build/obj/net.o build/obj/status.o buil
 all: native wasm
 native: build/digitlens $(TESTS:%=build/test_%)
 
-build/obj/%.o: c/%.c $(HDRS) | build/obj
+# build/.cflags holds the flags the objects were built with: other flags
+# (a build/ from an older Makefile, CFLAGS=... on the command line) rebuild
+# them rather than link objects built for another CPU. (Written at the end
+# of this file, once every flag is set.)
+FLAGS_STAMP := build/.cflags
+build/obj/%.o: c/%.c $(HDRS) $(FLAGS_STAMP) | build/obj
 	$(CC) $(CFLAGS) -c $< -o $@
-build/obj/tools/%.o: tools/%.c $(HDRS) | build/obj
+build/obj/tools/%.o: tools/%.c $(HDRS) $(FLAGS_STAMP) | build/obj
 	@mkdir -p build/obj/tools
 	$(CC) $(CFLAGS) -c $< -o $@
 build/obj:
 	@mkdir -p build/obj/tools
 build/digitlens: $(CLI_OBJ) $(LIB_OBJ)
 	$(CC) $(CFLAGS) $^ -o $@ -lpng $(LDLIBS)
-build/test_%: tests/c/test_%.c tests/c/testutil.h $(HDRS)
+build/test_%: tests/c/test_%.c tests/c/testutil.h $(HDRS) $(FLAGS_STAMP)
 	$(CC) $(CFLAGS) -Itests/c $< $(filter %.o,$^) -o $@ -lcmocka -lpng $(LDLIBS)
 
 # ---- WebAssembly and the page's files ------------------------------------
@@ -210,7 +222,7 @@ build/obj/tools/cli_bench.o: tools/bench/peak.h
 # under the sanitizers, the CLI once under valgrind, the seeds and
 # regressions replayed through the fuzz targets, SIGKILL during training).
 SAN_CC       ?= clang-14
-SAN_FLAGS    := -std=c11 -O1 -g -fno-omit-frame-pointer -march=native -ffp-contract=off \
+SAN_FLAGS    := -std=c11 -O1 -g -fno-omit-frame-pointer $(ARCH_FLAGS) -ffp-contract=off \
                 -fsanitize=address,undefined -fno-sanitize-recover=all \
                 -Wall -Wno-unused-parameter -D_POSIX_C_SOURCE=200809L -Ic
 FUZZ_SECONDS ?= 60
@@ -219,7 +231,7 @@ FUZZ_LIB_SRC  = $(filter-out c/wasm_api.c,$(WASM_SRC)) tools/png.c
 ASAN_LIB_SRC  = $(LIB_SRC) tools/png.c
 .PHONY: fuzz fuzz-build asan
 asan: $(TESTS:%=build/asan/test_%)
-build/asan/obj/%.o: %.c $(HDRS)
+build/asan/obj/%.o: %.c $(HDRS) $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(SAN_CC) $(SAN_FLAGS) -fopenmp -c $< -o $@
 build/asan/libdigitlens.a: $(ASAN_LIB_SRC:%.c=build/asan/obj/%.o)
@@ -229,7 +241,7 @@ build/asan/test_%: tests/c/test_%.c tests/c/testutil.h build/asan/libdigitlens.a
 	$(SAN_CC) $(SAN_FLAGS) -fopenmp -Itests/c $< build/asan/libdigitlens.a -o $@ -lcmocka -lpng -lm
 
 fuzz-build: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
-build/fuzz/obj/%.o: %.c $(HDRS)
+build/fuzz/obj/%.o: %.c $(HDRS) $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(SAN_CC) $(SAN_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 build/fuzz/libdigitlens.a: $(FUZZ_LIB_SRC:%.c=build/fuzz/obj/%.o)
@@ -252,3 +264,7 @@ fuzz-%: build/fuzz/fuzz_%
 .PHONY: report
 report: build/digitlens data
 	build/digitlens report --out web/results --readme README.md --faith 2000 --sanity 500
+
+# ---- the flags stamp (see FLAGS_STAMP above) ------------------------------
+FLAGS_TEXT := $(CC) $(CFLAGS) | $(SAN_CC) $(SAN_FLAGS)
+$(shell mkdir -p build && { echo '$(FLAGS_TEXT)' | cmp -s - $(FLAGS_STAMP) || echo '$(FLAGS_TEXT)' > $(FLAGS_STAMP); })

@@ -189,6 +189,12 @@ typedef struct {
     float *m, *v;     /* (n) moment estimates, caller's memory, start at 0 */
 } dl_adam;
 void dl_adam_step(dl_adam *a, float *params, const float *grads, size_t n);
+/* The update of step a->t (already counted) with rate lr, for parameters
+ * first .. first+n-1 (params and grads point at `first`; a->m and a->v are
+ * indexed from 0): dl_adam_step is t++ then this over all n. Per parameter,
+ * so slices updated apart give the same bits as one call. */
+void dl_adam_update(const dl_adam *a, float lr, float *params, const float *grads,
+                    size_t first, size_t n);
 /* SGD with momentum (mom = 0: plain). vel (n) may be NULL when mom == 0. */
 void dl_sgd_step(float *params, const float *grads, float *vel, size_t n,
                  float lr, float mom);

@@ -197,6 +197,37 @@ static void conv_dw_vec(float *dw, const float *dout, const float *in,
         for (int t = 0; t < taps; t++) dw[(size_t)o * taps + t] += v4_sum(acc[t][o]);
 }
 
+/* sums[o] += sum_p d[o, p], d (OC, P), each sum in p order from 0 (as the
+ * plain loop: training reproduces the committed weights). One chain of P
+ * dependent adds per channel would wait on the adder's latency at every
+ * step: four channels go in the lanes of one vector, four positions at a
+ * time transposed into it. */
+static void channel_sums(float *sums, const float *d, int OC, int P)
+{
+    int o = 0;
+    for (; o + 4 <= OC; o += 4) {
+        const float *d0 = d + (size_t)o * P;
+        v4 s = v4_splat(0.0f);
+        int p = 0;
+        for (; p + 4 <= P; p += 4) {
+            v4 r0 = v4_load(d0 + p), r1 = v4_load(d0 + P + p), r2 = v4_load(d0 + 2 * P + p),
+               r3 = v4_load(d0 + 3 * (size_t)P + p);
+            v4_transpose(r0, r1, r2, r3); /* r_k: position p + k of the four channels */
+            s = v4_add(v4_add(v4_add(v4_add(s, r0), r1), r2), r3);
+        }
+        float l[4] = { v4_lane(s, 0), v4_lane(s, 1), v4_lane(s, 2), v4_lane(s, 3) };
+        for (int k = 0; k < 4; k++) {
+            for (int q = p; q < P; q++) l[k] += d0[(size_t)k * P + q];
+            sums[o + k] += l[k];
+        }
+    }
+    for (; o < OC; o++) {
+        float s = 0.0f;
+        for (int p = 0; p < P; p++) s += d[(size_t)o * P + p];
+        sums[o] += s;
+    }
+}
+
 /* from out[b,o,y,x] = bias[o] + sum w[o,c,i,j] * inp[b,c,y+i,x+j]:
  *   dw[o,c,i,j] += sum_{b,y,x} dout[b,o,y,x] * inp[b,c,y+i,x+j]
  *   dbias[o]    += sum_{b,y,x} dout[b,o,y,x]
@@ -213,13 +244,9 @@ void dl_conv_backward(float *dinp, float *dw, float *dbias, const float *dout,
         float *dib = dinp ? dinp + (size_t)b * C * H * W : NULL;
         int vec = dw && vector; /* dw done here, or below */
         if (vec) conv_dw_vec(dw, dob, ib, C, H, W, OC, K, OH, OW);
+        if (dbias) channel_sums(dbias, dob, OC, OH * OW);
         for (int o = 0; o < OC; o++) {
             const float *db = dob + (size_t)o * OH * OW;
-            if (dbias) { /* in order: training reproduces the committed weights */
-                float s = 0.0f;
-                for (int p = 0; p < OH * OW; p++) s += db[p];
-                dbias[o] += s;
-            }
             for (int c = 0; c < C; c++)
                 for (int i = 0; i < K; i++)
                     for (int j = 0; j < K; j++) {
@@ -254,7 +281,13 @@ void dl_relu_forward(float *out, const float *inp, size_t n)
 /* from out = max(inp, 0): dinp += dout where out > 0 (the subgradient at 0 is 0) */
 void dl_relu_backward(float *dinp, const float *dout, const float *out, size_t n)
 {
-    for (size_t i = 0; i < n; i++) dinp[i] += out[i] > 0.0f ? dout[i] : 0.0f;
+    const v4 zero = v4_splat(0.0f);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        v4 g = v4_select(v4_gt(v4_load(out + i), zero), v4_load(dout + i), zero);
+        v4_store(dinp + i, v4_add(v4_load(dinp + i), g));
+    }
+    for (; i < n; i++) dinp[i] += out[i] > 0.0f ? dout[i] : 0.0f;
 }
 
 /* 2x2 windows of one pair of rows, four at a time: a b / c d for windows
@@ -404,6 +437,15 @@ void dl_dense_forward(float *out, const float *inp, const float *w, const float 
         }
 }
 
+/* y[i] += a * x[i] (each a multiply, then an add: the same bits in every build) */
+static void axpy(float *y, float a, const float *x, int n)
+{
+    const v4 av = v4_splat(a);
+    int i = 0;
+    for (; i + 4 <= n; i += 4) v4_store(y + i, v4_madd(v4_load(y + i), av, v4_load(x + i)));
+    for (; i < n; i++) y[i] += a * x[i];
+}
+
 /* from out[b,o] = bias[o] + sum_i w[o,i] * inp[b,i]:
  *   dinp[b,i] += sum_o w[o,i] * dout[b,o]
  *   dw[o,i]   += sum_b dout[b,o] * inp[b,i]
@@ -419,12 +461,8 @@ void dl_dense_backward(float *dinp, float *dw, float *dbias, const float *dout,
             float go = g[o];
             const float *wr = w + (size_t)o * IN;
             if (dbias) dbias[o] += go;
-            if (dw) {
-                float *dwr = dw + (size_t)o * IN;
-                for (int i = 0; i < IN; i++) dwr[i] += go * x[i];
-            }
-            if (dx)
-                for (int i = 0; i < IN; i++) dx[i] += go * wr[i];
+            if (dw) axpy(dw + (size_t)o * IN, go, x, IN);
+            if (dx) axpy(dx, go, wr, IN);
         }
     }
 }
@@ -721,17 +759,24 @@ int dl_backward(const dl_model *m, dl_work *w, const float *dlogits, int B,
 
 /* m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2
  * p -= lr * m_hat / (sqrt(v_hat) + eps),  x_hat = x / (1 - b^t) */
+void dl_adam_update(const dl_adam *a, float lr, float *params, const float *grads,
+                    size_t first, size_t n)
+{
+    const float c1 = 1.0f - powf(a->beta1, (float)a->t);
+    const float c2 = 1.0f - powf(a->beta2, (float)a->t);
+    float *m = a->m + first, *v = a->v + first;
+    for (size_t i = 0; i < n; i++) {
+        float g = grads[i];
+        m[i] = a->beta1 * m[i] + (1.0f - a->beta1) * g;
+        v[i] = a->beta2 * v[i] + (1.0f - a->beta2) * g * g;
+        params[i] -= lr * (m[i] / c1) / (sqrtf(v[i] / c2) + a->eps);
+    }
+}
+
 void dl_adam_step(dl_adam *a, float *params, const float *grads, size_t n)
 {
     a->t++;
-    float c1 = 1.0f - powf(a->beta1, (float)a->t);
-    float c2 = 1.0f - powf(a->beta2, (float)a->t);
-    for (size_t i = 0; i < n; i++) {
-        float g = grads[i];
-        a->m[i] = a->beta1 * a->m[i] + (1.0f - a->beta1) * g;
-        a->v[i] = a->beta2 * a->v[i] + (1.0f - a->beta2) * g * g;
-        params[i] -= a->lr * (a->m[i] / c1) / (sqrtf(a->v[i] / c2) + a->eps);
-    }
+    dl_adam_update(a, a->lr, params, grads, 0, n);
 }
 
 /* vel = mom * vel + g;  p -= lr * vel */

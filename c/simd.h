@@ -18,6 +18,7 @@ typedef v128_t v4;
 #define v4_lane(a, i)  wasm_f32x4_extract_lane((a), (i))
 #define v4_nonzero(a)  wasm_v128_any_true(a)
 #define v4_eq(a, b)    wasm_f32x4_eq((a), (b))
+#define v4_gt(a, b)    wasm_f32x4_gt((a), (b))
 #define v4_select(m, a, b) wasm_v128_bitselect((a), (b), (m))
 #define v4_store_int(p, a) wasm_v128_store((p), wasm_i32x4_trunc_sat_f32x4(a))
 #define v4_and(a, b)   wasm_v128_and((a), (b))
@@ -47,6 +48,7 @@ static inline float v4_lane_(v4 a, int i) { float f[4]; _mm_storeu_ps(f, a); ret
 #define v4_nonzero(a)  (_mm_movemask_epi8(_mm_cmpeq_epi32(_mm_castps_si128(a), \
                                                         _mm_setzero_si128())) != 0xFFFF)
 #define v4_eq(a, b)    _mm_cmpeq_ps((a), (b))
+#define v4_gt(a, b)    _mm_cmpgt_ps((a), (b))
 #define v4_select(m, a, b) _mm_or_ps(_mm_and_ps((m), (a)), _mm_andnot_ps((m), (b)))
 #define v4_store_int(p, a) _mm_storeu_si128((__m128i *)(void *)(p), _mm_cvttps_epi32(a))
 #define v4_and(a, b)   _mm_and_ps((a), (b))
@@ -75,6 +77,8 @@ static inline int v4_nonzero(v4 a)
 /* masks are 1.0f / 0.0f here */
 static inline v4 v4_eq(v4 a, v4 b)
 { for (int i = 0; i < 4; i++) a.f[i] = a.f[i] == b.f[i] ? 1.0f : 0.0f; return a; }
+static inline v4 v4_gt(v4 a, v4 b)
+{ for (int i = 0; i < 4; i++) a.f[i] = a.f[i] > b.f[i] ? 1.0f : 0.0f; return a; }
 static inline v4 v4_select(v4 m, v4 a, v4 b)
 { for (int i = 0; i < 4; i++) a.f[i] = m.f[i] != 0.0f ? a.f[i] : b.f[i]; return a; }
 static inline void v4_store_int(int32_t *p, v4 a)
@@ -102,7 +106,7 @@ static inline void v4_transpose_(v4 *r0, v4 *r1, v4 *r2, v4 *r3)
 #endif
 
 /* v4_nonzero(a): some bit of a is set (so -0.0 counts as non-zero)
- * v4_eq(a, b): lane mask a == b;  v4_and(m, n): both;  v4_all(m): every lane
+ * v4_eq(a, b), v4_gt(a, b): lane masks a == b, a > b;  v4_and(m, n): both;  v4_all(m): every lane
  * v4_select(m, a, b): m ? a : b per lane
  * v4_store_int(p, a): the lanes, whole numbers below 2^24, as int32
  * v4_relu(a): a > 0 ? a : +0 per lane (NaN gives 0)

@@ -311,8 +311,10 @@ int dl_train_epoch(dl_trainer *t, const uint8_t *images, const uint8_t *labels,
     for (int s = 0; s < steps; s++) {
         const int lo = s * batch;
         const int B = n - lo < batch ? n - lo : batch;
-        int status = DL_OK;
-
+        const float lr = dl_train_lr(cfg, (int64_t)t->epoch * spe + s, total);
+        double loss = 0.0;
+        int status = DL_OK, finite = 1;
+        if (cfg->opt == DL_OPT_ADAM) t->adam.t++;
         #pragma omp parallel num_threads(T) if (T > 1)
         {
             /* Chunks are indexed by c, not by thread: if OpenMP grants fewer
@@ -325,41 +327,47 @@ int dl_train_epoch(dl_trainer *t, const uint8_t *images, const uint8_t *labels,
                     status = st;
                 }
             }
+            /* Then every thread takes a slice of the parameters: each sum,
+             * check and update below is per parameter, so the slices give
+             * the same bits as one loop. g_0 += g_1 + ... in chunk order; a
+             * non-finite gradient with a finite loss (inf * 0 in backward)
+             * is divergence too: g * 0 is 0 unless g is inf or NaN. */
+            const size_t k0 = P * tid / nt, k1 = P * (tid + 1) / nt;
+            #pragma omp barrier
+            float *g = t->grads, bad = 0.0f;
+            for (int c = 1; c < T; c++) {
+                const float *gc = t->grads + (size_t)c * t->g_stride;
+                for (size_t k = k0; k < k1; k++) g[k] += gc[k];
+            }
+            for (size_t k = k0; k < k1; k++) bad += g[k] * 0.0f;
+            if (bad != 0.0f) {
+                #pragma omp atomic write
+                finite = 0;
+            }
+            #pragma omp barrier
+            #pragma omp single
+            {
+                for (int c = 0; c < T; c++) {
+                    const int Bc = (int)((int64_t)(c + 1) * B / T) - (int)((int64_t)c * B / T);
+                    loss += (double)t->chunk_loss[c] * Bc / B;
+                }
+                if (!isfinite(loss)) finite = 0;
+            } /* (a barrier) */
+            if (status == DL_OK && finite) {
+                if (cfg->opt == DL_OPT_ADAM)
+                    dl_adam_update(&t->adam, lr, m->params + k0, g + k0, k0, k1 - k0);
+                else
+                    dl_sgd_step(m->params + k0, g + k0, t->adam_m + k0, k1 - k0, lr, cfg->momentum);
+            }
         }
-        if (status != DL_OK) return status;
-
-        double loss = 0.0;
-        for (int c = 0; c < T; c++) {
-            const int Bc = (int)((int64_t)(c + 1) * B / T) - (int)((int64_t)c * B / T);
-            loss += (double)t->chunk_loss[c] * Bc / B;
-        }
-        if (!isfinite(loss)) {
+        if (status != DL_OK || !finite) {
+            if (cfg->opt == DL_OPT_ADAM) t->adam.t--; /* the step was not taken */
+            if (status != DL_OK) return status;
             if (mean_loss) *mean_loss = (float)loss;
             return DL_ERR_DIVERGED;
         }
-
-        /* g_0 += g_1 + ... in thread order; a non-finite gradient with a
-         * finite loss (inf * 0 in backward) is divergence too. */
-        float *g = t->grads;
-        for (int c = 1; c < T; c++) {
-            const float *gc = t->grads + (size_t)c * t->g_stride;
-            for (size_t k = 0; k < P; k++) g[k] += gc[k];
-        }
-        float gsum = 0.0f; /* inf/NaN anywhere makes the sum inf/NaN */
-        for (size_t k = 0; k < P; k++) gsum += g[k] * 0.0f;
-        if (gsum != 0.0f) {
-            if (mean_loss) *mean_loss = (float)loss;
-            return DL_ERR_DIVERGED;
-        }
-
-        const float lr = dl_train_lr(cfg, (int64_t)t->epoch * spe + s, total);
-        if (cfg->opt == DL_OPT_ADAM) {
-            t->adam.lr = lr;
-            dl_adam_step(&t->adam, m->params, g, P);
-        } else {
-            dl_sgd_step(m->params, g, t->adam_m, P, lr, cfg->momentum);
-            t->adam.t++;
-        }
+        t->adam.lr = lr;
+        if (cfg->opt == DL_OPT_SGD) t->adam.t++;
 
         loss_sum += loss * B;
         done += B;

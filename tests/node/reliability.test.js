@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { avx512Instructions, describeAvx512 } from './isa.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = path.join(ROOT, 'build', 'digitlens');
@@ -33,7 +34,6 @@ const FUZZ_DIR = path.join(ROOT, 'tests', 'fuzz');
 
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const noClang = has('clang-14') ? false : 'clang-14 not installed (make setup)';
-const noValgrind = has('valgrind') ? false : 'valgrind not installed (make setup)';
 const noBin = fs.existsSync(BIN) ? false : `${BIN} not built (make native)`;
 const noData = noBin || (fs.existsSync(path.join(DATA, '.verified')) ? false : `${DATA} not fetched (make data)`);
 
@@ -79,10 +79,57 @@ describe('C tests under AddressSanitizer + UndefinedBehaviorSanitizer', { skip: 
   }
 });
 
-describe('the CLI under valgrind', { skip: noValgrind || noBin }, () => {
-  const valgrind = (args) => spawnSync('valgrind', ['-q', '--error-exitcode=99', '--leak-check=full',
-    '--errors-for-leak-kinds=definite,indirect', BIN, ...args],
-  { cwd: ROOT, encoding: 'utf8', timeout: 300_000, maxBuffer: 64 << 20 });
+// What valgrind runs must hold no instruction valgrind cannot decode. The
+// check reads the disassembly, so it catches an AVX-512 build on any machine
+// (changing the Makefile's -march=x86-64 to -march=native fails it on an
+// AVX-512 machine); valgrind itself would only fail on one.
+describe('native binaries run on any x86-64 CPU', { skip: process.arch === 'x64' ? false : 'x86-64 only' }, () => {
+  test('the checker finds AVX-512 in code built for it, and none in the same loop built for x86-64 or AVX2', () => {
+    const src = path.join(tmp, 'loop.c');
+    fs.writeFileSync(src, 'void twice(float *p) { for (int i = 0; i < 64; i++) p[i] += p[i]; }\n');
+    const count = (flags) => {
+      const obj = path.join(tmp, 'loop.o');
+      const r = spawnSync('gcc', ['-O3', ...flags, '-c', src, '-o', obj], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const found = avx512Instructions(obj);
+      assert.ok(found.every((x) => x.fn === 'twice'), JSON.stringify(found));
+      return found;
+    };
+    assert.equal(count(['-march=x86-64']).length, 0);
+    assert.equal(count(['-mavx2']).length, 0);
+    // what -march=native gives on an AVX-512 machine
+    const wide = count(['-mavx512f', '-mprefer-vector-width=512']);
+    assert.ok(wide.length > 0, 'AVX-512 found');
+    assert.match(describeAvx512('loop.o', wide), /AVX-512 instruction.*%zmm.*make clean && make native/);
+  });
+
+  test('no AVX-512 instruction in build/digitlens or the C test binaries', { skip: noBin }, () => {
+    const bins = [BIN, ...SUITES.map((n) => path.join(ROOT, 'build', `test_${n}`))];
+    for (const bin of bins) {
+      assert.ok(fs.existsSync(bin), `${bin} not built (make native)`);
+      const found = avx512Instructions(bin);
+      assert.equal(found.length, 0, describeAvx512(bin, found));
+    }
+  });
+});
+
+describe('the CLI under valgrind', { skip: noBin }, () => {
+  const valgrind = (args) => {
+    assert.ok(has('valgrind'), 'valgrind is not installed: make setup installs it (apt-get install valgrind)');
+    const r = spawnSync('valgrind', ['-q', '--error-exitcode=99', '--leak-check=full',
+      '--errors-for-leak-kinds=definite,indirect', BIN, ...args],
+    { cwd: ROOT, encoding: 'utf8', timeout: 300_000, maxBuffer: 64 << 20 });
+    // An instruction valgrind cannot decode ends the run with SIGILL: say why.
+    if (/unhandled instruction bytes|Illegal opcode|SIGILL/.test(r.stderr)) {
+      const version = spawnSync('valgrind', ['--version'], { encoding: 'utf8' }).stdout.trim();
+      const found = avx512Instructions(BIN);
+      assert.fail(`${version} cannot run ${BIN}: ` + (found.length ? describeAvx512(BIN, found)
+        : 'it decodes no instruction there (a valgrind older than the binary\'s instruction set); ' +
+          'rebuild with the Makefile\'s flags (make clean && make native) or update valgrind') +
+        `\n${r.stderr.slice(-3000)}`);
+    }
+    return r;
+  };
 
   test('explain --class all --json --out on a PNG: no error reported', () => {
     const png = path.join(tmp, 'digit.png');
