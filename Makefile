@@ -162,12 +162,16 @@ data/mnist/.verified: tools/fetch_mnist.sh
 # ---- tests -------------------------------------------------------------
 # One node --test run counts every test: tests/node/c.test.js runs the
 # cmocka binaries, the rest test the CLI, the wasm and the page.
+# One test file at a time, on any machine: node's default runs files in
+# parallel on a machine with more than 2 cores, where the browser tests'
+# timings and the training runs would then share the CPU with each other.
+NODE_TEST := node --test --test-concurrency=1
 test: setup
 	@$(MAKE) --no-print-directory all data
-	node --test tests/node/ tests/browser/
+	$(NODE_TEST) tests/node/ tests/browser/
 
 test-c: native
-	node --test tests/node/c.test.js
+	$(NODE_TEST) tests/node/c.test.js
 
 train: build/digitlens data
 	build/digitlens train --out weights/seednet.safetensors

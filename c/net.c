@@ -165,36 +165,58 @@ void dl_conv_forward(float *out, const float *inp, const float *w, const float *
 enum { CONV_GROUP = 12 };
 
 /* dw[o,c,i,j] += sum_{y,x} dout[o,y,x] * in[c,y+i,x+j] for one image, as
- * four lanes of partial sums per weight. Both factors are mostly zero (the
- * canvas is mostly empty; max-pool passes a gradient to one cell in four):
- * a step where either vector is all zero adds nothing and is skipped. */
+ * four lanes of partial sums per weight: lane l sums the positions x = 4m+l
+ * of every row, in (y, m) order, then (l0 + l1) + (l2 + l3). Both factors
+ * are mostly zero (the canvas is mostly empty; max-pool passes a gradient
+ * to one cell in four): the steps (y, 4m..4m+3) where every channel's
+ * gradient is zero are dropped first, and a step whose input vector is all
+ * zero is skipped per tap. (A skipped product is +-0, and adding +-0 to a
+ * sum that starts at +0 never changes it: the same bits as adding it.)
+ * Then tap by tap, up to CONV_GROUP channels' sums stay in registers. */
+enum { CONV_STEPS = 160 };
+
+/* one tap's weights of G channels: dw[o * taps] += sum over the steps */
+static inline void dw_tap(float *dw, int taps, v4 d[][CONV_GROUP], const int *at, int n,
+                          const float *it, const int G)
+{
+    v4 acc[CONV_GROUP];
+    for (int o = 0; o < G; o++) acc[o] = v4_splat(0.0f);
+    for (int s = 0; s < n; s++) {
+        const v4 iv = v4_load(it + at[s]);
+        if (!v4_nonzero(iv)) continue;
+        for (int o = 0; o < G; o++) acc[o] = v4_madd(acc[o], d[s][o], iv);
+    }
+    for (int o = 0; o < G; o++) dw[(size_t)o * taps] += v4_sum(acc[o]);
+}
 static void conv_dw_vec(float *dw, const float *dout, const float *in,
                         int C, int H, int W, int OC, int K, int OH, int OW)
 {
     const int taps = C * K * K;
-    v4 acc[CONV_TAPS][CONV_GROUP];
-    for (int t = 0; t < taps; t++)
-        for (int o = 0; o < OC; o++) acc[t][o] = v4_splat(0.0f);
-    for (int y = 0; y < OH; y++)
-        for (int x = 0; x < OW; x += 4) {
-            v4 d[CONV_GROUP];
-            int any = 0;
-            for (int o = 0; o < OC; o++) {
-                d[o] = v4_load(dout + ((size_t)o * OH + y) * OW + x);
-                any |= v4_nonzero(d[o]);
+    for (int g0 = 0; g0 < OC; g0 += CONV_GROUP) {
+        const int G = OC - g0 < CONV_GROUP ? OC - g0 : CONV_GROUP;
+        v4 d[CONV_STEPS][CONV_GROUP];
+        int at[CONV_STEPS], n = 0; /* the steps kept: offset y * W + x in a channel of in */
+        for (int y = 0; y < OH; y++)
+            for (int x = 0; x < OW; x += 4) {
+                int any = 0;
+                for (int o = 0; o < G; o++) {
+                    d[n][o] = v4_load(dout + ((size_t)(g0 + o) * OH + y) * OW + x);
+                    any |= v4_nonzero(d[n][o]);
+                }
+                at[n] = y * W + x;
+                n += any;
             }
-            if (!any) continue;
-            int t = 0;
-            for (int c = 0; c < C; c++)
-                for (int i = 0; i < K; i++)
-                    for (int j = 0; j < K; j++, t++) {
-                        v4 iv = v4_load(in + ((size_t)c * H + y + i) * W + x + j);
-                        if (!v4_nonzero(iv)) continue;
-                        for (int o = 0; o < OC; o++) acc[t][o] = v4_madd(acc[t][o], d[o], iv);
-                    }
-        }
-    for (int o = 0; o < OC; o++)
-        for (int t = 0; t < taps; t++) dw[(size_t)o * taps + t] += v4_sum(acc[t][o]);
+        for (int c = 0, t = 0; c < C; c++)
+            for (int i = 0; i < K; i++)
+                for (int j = 0; j < K; j++, t++) {
+                    const float *it = in + ((size_t)c * H + i) * W + j;
+                    float *dwt = dw + (size_t)g0 * taps + t;
+                    if (G == CONV_GROUP) /* a constant G keeps the sums in registers */
+                        dw_tap(dwt, taps, d, at, n, it, CONV_GROUP);
+                    else
+                        dw_tap(dwt, taps, d, at, n, it, G);
+                }
+    }
 }
 
 /* sums[o] += sum_p d[o, p], d (OC, P), each sum in p order from 0 (as the
@@ -237,7 +259,7 @@ void dl_conv_backward(float *dinp, float *dw, float *dbias, const float *dout,
                       int B, int C, int H, int W, int OC, int K)
 {
     int OH = H - K + 1, OW = W - K + 1;
-    int vector = C * K * K <= CONV_TAPS && OC <= CONV_GROUP && OW % 4 == 0;
+    int vector = OW % 4 == 0 && OH * OW / 4 <= CONV_STEPS;
     for (int b = 0; b < B; b++) {
         const float *ib = inp + (size_t)b * C * H * W;
         const float *dob = dout + (size_t)b * OC * OH * OW;
@@ -437,13 +459,36 @@ void dl_dense_forward(float *out, const float *inp, const float *w, const float 
         }
 }
 
-/* y[i] += a * x[i] (each a multiply, then an add: the same bits in every build) */
-static void axpy(float *y, float a, const float *x, int n)
+/* One image, outputs o < G of a group: dx[i] += sum_o g[o] w[o,i] (in o
+ * order, held in a register across the group) and dw[o,i] += g[o] x[i].
+ * x follows a ReLU and a max-pool: most of it is zero, and a zero x[i]
+ * adds +-0 to dw[o, i], which leaves it as it is (it starts at +0 and
+ * never becomes -0): four inputs at a time are skipped when all four are
+ * zero, with the same bits. */
+static void dense_back_group(float *dx, float *dw, const float *g, const float *x,
+                             const float *w, int IN, int G)
 {
-    const v4 av = v4_splat(a);
+    v4 gv[DENSE_GROUP];
+    for (int o = 0; o < G; o++) gv[o] = v4_splat(g[o]);
     int i = 0;
-    for (; i + 4 <= n; i += 4) v4_store(y + i, v4_madd(v4_load(y + i), av, v4_load(x + i)));
-    for (; i < n; i++) y[i] += a * x[i];
+    for (; i + 4 <= IN; i += 4) {
+        if (dx) {
+            v4 acc = v4_load(dx + i);
+            for (int o = 0; o < G; o++) acc = v4_madd(acc, gv[o], v4_load(w + (size_t)o * IN + i));
+            v4_store(dx + i, acc);
+        }
+        const v4 xv = v4_load(x + i);
+        if (!dw || !v4_nonzero(xv)) continue;
+        for (int o = 0; o < G; o++) {
+            float *d = dw + (size_t)o * IN + i;
+            v4_store(d, v4_madd(v4_load(d), gv[o], xv));
+        }
+    }
+    for (; i < IN; i++)
+        for (int o = 0; o < G; o++) {
+            if (dx) dx[i] += g[o] * w[(size_t)o * IN + i];
+            if (dw) dw[(size_t)o * IN + i] += g[o] * x[i];
+        }
 }
 
 /* from out[b,o] = bias[o] + sum_i w[o,i] * inp[b,i]:
@@ -457,12 +502,12 @@ void dl_dense_backward(float *dinp, float *dw, float *dbias, const float *dout,
         const float *x = inp + (size_t)b * IN;
         const float *g = dout + (size_t)b * OUT;
         float *dx = dinp ? dinp + (size_t)b * IN : NULL;
-        for (int o = 0; o < OUT; o++) {
-            float go = g[o];
-            const float *wr = w + (size_t)o * IN;
-            if (dbias) dbias[o] += go;
-            if (dw) axpy(dw + (size_t)o * IN, go, x, IN);
-            if (dx) axpy(dx, go, wr, IN);
+        if (dbias)
+            for (int o = 0; o < OUT; o++) dbias[o] += g[o];
+        for (int o0 = 0; o0 < OUT; o0 += DENSE_GROUP) {
+            const int G = OUT - o0 < DENSE_GROUP ? OUT - o0 : DENSE_GROUP;
+            dense_back_group(dx, dw ? dw + (size_t)o0 * IN : NULL, g + o0, x,
+                             w + (size_t)o0 * IN, IN, G);
         }
     }
 }

@@ -10,6 +10,14 @@
 #define CLI_DEFAULT_WEIGHTS "weights/seednet.safetensors"
 #define CLI_DEFAULT_DATA    "data/mnist"
 
+/* A default path (CLI_DEFAULT_*, "web/results") in the checkout the binary
+ * was built in (the directory above build/), so that the defaults work from
+ * any working directory: `rel` itself when that is the working directory
+ * (or the binary is not in a build/ folder), else the checkout's path. A
+ * path the user gives stays relative to the working directory. */
+void cli_find_checkout(void);
+const char *cli_default(const char *rel);
+
 /* Each command: its entry point and its usage text (printed by --help to
  * stdout, and to stderr after a usage error). */
 typedef struct {

@@ -267,7 +267,7 @@ static void print_table(const row *rows, int n, const stats *p1, const stats *p2
 int cli_bench(int argc, char **argv)
 {
     const char *usage = cli_bench_usage;
-    const char *weights = CLI_DEFAULT_WEIGHTS, *data = CLI_DEFAULT_DATA;
+    const char *weights = cli_default(CLI_DEFAULT_WEIGHTS), *data = cli_default(CLI_DEFAULT_DATA);
     int json = 0, threads = 2, reps = 5000, epochs = 2, train_n = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "png.h"
@@ -37,6 +38,36 @@ void cli_usage_error(const char *usage, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "\n\n%s", usage);
     exit(2);
+}
+
+/* ---- default paths ----------------------------------------------------- */
+
+static char checkout[4096]; /* "" when the working directory is the checkout */
+
+void cli_find_checkout(void)
+{
+    char exe[4096], cwd[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0 || !getcwd(cwd, sizeof cwd)) return;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');          /* .../build/digitlens */
+    if (!slash) return;
+    *slash = '\0';
+    slash = strrchr(exe, '/');
+    if (!slash || strcmp(slash + 1, "build") != 0) return;
+    *slash = '\0';                            /* the checkout */
+    if (strcmp(exe, cwd) != 0 && strlen(exe) < sizeof checkout)
+        memcpy(checkout, exe, strlen(exe) + 1);
+}
+
+const char *cli_default(const char *rel)
+{
+    static char paths[4][4096 + 64];
+    static int next;
+    if (!checkout[0] || strlen(rel) > 63) return rel;
+    char *p = paths[next++ % 4];
+    snprintf(p, sizeof paths[0], "%s/%s", checkout, rel);
+    return p;
 }
 
 /* ---- flags ------------------------------------------------------------- */

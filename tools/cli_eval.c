@@ -23,7 +23,7 @@ const char cli_eval_usage[] =
 int cli_eval(int argc, char **argv)
 {
     const char *usage = cli_eval_usage;
-    const char *weights = CLI_DEFAULT_WEIGHTS, *data = CLI_DEFAULT_DATA;
+    const char *weights = cli_default(CLI_DEFAULT_WEIGHTS), *data = cli_default(CLI_DEFAULT_DATA);
     int json = 0, threads = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];

@@ -75,7 +75,7 @@ typedef struct {
 static void parse(options *o, int argc, char **argv, int explain, const char *usage)
 {
     memset(o, 0, sizeof *o);
-    o->weights = CLI_DEFAULT_WEIGHTS;
+    o->weights = cli_default(CLI_DEFAULT_WEIGHTS);
     o->index = o->limit = -1;
     o->cls = -1;
     o->size = 280;

@@ -238,7 +238,7 @@ static uint8_t *save(const dl_tensor *t, int n, const dl_meta *meta, const dl_st
 int cli_quantize(int argc, char **argv)
 {
     const char *usage = cli_quantize_usage;
-    const char *in = CLI_DEFAULT_WEIGHTS, *out = NULL, *data = CLI_DEFAULT_DATA, *dname = "int8";
+    const char *in = cli_default(CLI_DEFAULT_WEIGHTS), *out = NULL, *data = cli_default(CLI_DEFAULT_DATA), *dname = "int8";
     int json = 0, threads = 0, bits = 8, calib = 10000, bits_set = 0, d4_set = 0;
     double step = 0.6, damp = 0.1;
     for (int i = 1; i < argc; i++) {

@@ -369,7 +369,8 @@ static const char *thousands(char *out, int v)
 int cli_report(int argc, char **argv)
 {
     const char *usage = cli_report_usage;
-    const char *weights = CLI_DEFAULT_WEIGHTS, *data = CLI_DEFAULT_DATA, *out = "web/results";
+    const char *weights = cli_default(CLI_DEFAULT_WEIGHTS), *data = cli_default(CLI_DEFAULT_DATA),
+               *out = cli_default("web/results");
     const char *readme = NULL;
     int n_faith = 1000, n_sanity = 200, threads = 0;
     for (int i = 1; i < argc; i++) {

@@ -185,7 +185,7 @@ int cli_train(int argc, char **argv)
 {
     const char *usage = cli_train_usage;
     dl_train_config cfg = dl_train_defaults();
-    const char *data = CLI_DEFAULT_DATA, *out = CLI_DEFAULT_WEIGHTS;
+    const char *data = cli_default(CLI_DEFAULT_DATA), *out = cli_default(CLI_DEFAULT_WEIGHTS);
     int resume = 0, json = 0;
     long limit = -1;
     for (int i = 1; i < argc; i++) {

@@ -44,6 +44,7 @@ static const cli_command commands[] = {
 
 int main(int argc, char **argv)
 {
+    cli_find_checkout();
     cli_train_usage_init();
     if (argc < 2) cli_usage_error(usage, "no command given");
     const char *cmd = argv[1];

@@ -1,6 +1,6 @@
 // What the browser tests share: paths, the static server as `make demo` runs
 // it, and Chromium's flags for this machine (no network but loopback).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,16 +41,24 @@ export async function drawOn(page, pad, strokes) {
   }
 }
 
-/** CPU time used so far (ms, user + system, 10 ms ticks) on this Linux
+// /proc counts CPU time in clock ticks: 100 a second on most Linux kernels,
+// not all (CONFIG_HZ does not change it; USER_HZ does).
+const MS_PER_TICK = (() => {
+  const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+  const hz = Number(r.stdout);
+  return Number.isInteger(hz) && hz > 0 ? 1000 / hz : 10;
+})();
+
+/** CPU time used so far (ms, user + system, in clock ticks) on this Linux
  * machine: `all`, every process (from /proc/stat), and per Chromium process
  * kind (renderer main thread, rest of the renderers, browser, gpu, utility),
  * or null without /proc. Two calls around a page load give what it cost. */
 export function cpuTimes() {
-  const ticks = (stat) => { const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); return (+f[11] + +f[12]) * 10; };
+  const ticks = (stat) => { const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); return (+f[11] + +f[12]) * MS_PER_TICK; };
   let all;
   try {
     const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-    all = (f[0] + f[1] + f[2] + f[5] + f[6]) * 10; // user nice system irq softirq
+    all = (f[0] + f[1] + f[2] + f[5] + f[6]) * MS_PER_TICK; // user nice system irq softirq
   } catch { return null; }
   const out = { all, renderer_main: 0, renderer_other: 0, browser: 0, gpu: 0, utility: 0 };
   for (const pid of fs.readdirSync('/proc')) {
@@ -157,8 +165,8 @@ async function browserSession(browser) {
   return sessions.get(browser);
 }
 
-/** Resolves once Chromium's processes have used at most one 10 ms tick of
- * CPU in each of two 50 ms windows running, or after maxMs (at once without
+/** Resolves once Chromium's processes have used at most one clock tick
+ * (10 ms on most kernels) of CPU in each of two 50 ms windows running, or after maxMs (at once without
  * /proc): the ms it waited. A new browser context's window keeps both cores
  * of this machine busy for about a second after it opens (1.5-2 s of CPU:
  * its toolbar's pages load); a visitor's browser is not opening a window as
@@ -170,7 +178,7 @@ export async function chromiumIdle(maxMs = 5000) {
   while (last && quiet < 2 && performance.now() - t0 < maxMs) {
     await new Promise((r) => setTimeout(r, 50));
     const now = cpuTimes();
-    quiet = used(now) - used(last) <= 10 ? quiet + 1 : 0;
+    quiet = used(now) - used(last) <= Math.max(10, MS_PER_TICK) ? quiet + 1 : 0;
     last = now;
   }
   return performance.now() - t0;

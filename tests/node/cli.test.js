@@ -503,6 +503,13 @@ describe('classify, explain, eval with the committed weights', { skip: noWeights
         const text = run(['eval']);
         assert.equal(text.status, 0);
         assert.match(text.stdout, new RegExp(`accuracy ${(100 * o.accuracy).toFixed(2)}%`));
+        // The default weights and data are the checkout's, from any working
+        // directory; a path given stays relative to the working directory.
+        const away = run(['eval', '--json'], { cwd: tmp });
+        assert.equal(away.status, 0, away.stderr);
+        assert.equal(JSON.parse(away.stdout).correct, o.correct);
+        assertBadInput(run(['eval', '--weights', 'weights/seednet.safetensors'], { cwd: tmp }),
+                       'weights/seednet.safetensors', /no such file/);
     });
 });
 
