@@ -218,8 +218,17 @@ describe('bad input', { skip: noBin }, () => {
                 assertBadInput(run([cmd, '--weights', file, f['stroke.png']]), file, problem);
         });
         test(`${cmd}: the default weights path is named when it is missing`, () => {
-            const r = run([cmd, f['stroke.png']], { cwd: tmp });
+            // A checkout without weights: a copy of the binary in CO/build/.
+            // The defaults are the checkout's, from any working directory.
+            const co = path.join(tmp, `checkout-${cmd}`);
+            fs.mkdirSync(path.join(co, 'build'), { recursive: true });
+            const bin = path.join(co, 'build', 'digitlens');
+            fs.copyFileSync(BIN, bin);
+            fs.chmodSync(bin, 0o755);
+            let r = spawnSync(bin, [cmd, f['stroke.png']], { cwd: co, encoding: 'utf8' });
             assertBadInput(r, 'weights/seednet.safetensors', /no such file/);
+            r = spawnSync(bin, [cmd, f['stroke.png']], { cwd: tmp, encoding: 'utf8' });
+            assertBadInput(r, path.join(co, 'weights', 'seednet.safetensors'), /no such file/);
         });
         test(`${cmd}: --index past the end of an IDX file`, { skip: noData }, () => {
             const r = run([cmd, '--weights', f['weights.safetensors'], '--index', '10000', T10K]);
