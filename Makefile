@@ -19,7 +19,8 @@ CFLAGS  := -std=c11 -O3 $(ARCH_FLAGS) -ffp-contract=off -fopenmp \
            -Wall -Wextra -Wno-unused-parameter -D_POSIX_C_SOURCE=200809L -Ic
 LDLIBS  := -lm -fopenmp
 
-LIB_SRC  := c/status.c c/net.c c/gradcam.c c/preprocess.c c/safetensors.c \
+NET_SRC  := c/status.c c/arch.c c/model.c c/conv.c c/layers.c c/optim.c c/safetensors.c
+LIB_SRC  := $(NET_SRC) c/gradcam.c c/preprocess.c \
             c/idx.c c/file.c c/train.c c/cam_methods.c
 LIB_OBJ  := $(LIB_SRC:c/%.c=build/obj/%.o)
 CLI_SRC  := $(wildcard tools/*.c)
@@ -29,12 +30,13 @@ HDRS     := $(wildcard c/*.h) $(wildcard tools/*.h)
 # Each C test links only what it exercises, so one module can be built and
 # tested while another is still being written.
 TESTS := net gradcam io preprocess train methods
-build/test_net:        build/obj/net.o build/obj/status.o
-build/test_gradcam:    build/obj/gradcam.o build/obj/net.o build/obj/status.o
-build/test_methods:    build/obj/cam_methods.o build/obj/gradcam.o build/obj/net.o build/obj/status.o
-build/test_io:         build/obj/safetensors.o build/obj/idx.o build/obj/file.o build/obj/net.o build/obj/status.o
+NET_OBJ := $(NET_SRC:c/%.c=build/obj/%.o)
+build/test_net:        build/obj/gradcam.o $(NET_OBJ)
+build/test_gradcam:    build/obj/gradcam.o $(NET_OBJ)
+build/test_methods:    build/obj/cam_methods.o build/obj/gradcam.o $(NET_OBJ)
+build/test_io:         build/obj/idx.o build/obj/file.o $(NET_OBJ)
 build/test_preprocess: build/obj/preprocess.o build/obj/status.o build/obj/tools/png.o
-build/test_train:      build/obj/train.o build/obj/net.o build/obj/status.o build/obj/safetensors.o build/obj/file.o build/obj/preprocess.o
+build/test_train:      build/obj/train.o build/obj/file.o build/obj/preprocess.o $(NET_OBJ)
 
 .PHONY: all native wasm test test-c test-node test-browser demo setup data train clean
 all: native wasm
@@ -74,20 +76,21 @@ build/test_%: tests/c/test_%.c tests/c/testutil.h $(HDRS) $(FLAGS_STAMP)
 # digits (built from the fetched MNIST test set, so not committed).
 EMCC      := emcc
 ESBUILD   := node_modules/.bin/esbuild
-WASM_LIB  := c/status.c c/net.c c/gradcam.c c/preprocess.c c/safetensors.c c/idx.c
+WASM_LIB  := $(NET_SRC) c/gradcam.c c/preprocess.c c/idx.c
 WASM_SRC  := $(WASM_LIB) c/wasm_api.c c/cam_methods.c
 WASM_FLAGS := -std=c11 -O3 -ffp-contract=off -Ic --no-entry -sSTANDALONE_WASM \
               -sALLOW_MEMORY_GROWTH=0 -sINITIAL_MEMORY=12582912 \
               -sTOTAL_STACK=262144 -sERROR_ON_UNDEFINED_SYMBOLS=1
-# Size (issue 4): the layers and Grad-CAM (net.c, gradcam.c), the path of
-# every drawing, are compiled $(WASM_HOT_OPT); the rest (parsing the weights,
+# Size: the layers and Grad-CAM (conv.c, layers.c, model.c, gradcam.c), the path of
+# every drawing, are compiled $(WASM_HOT_OPT); the rest (parsing the weights and
+# the architecture they describe (arch.c),
 # messages, preprocessing, the exports' argument checks, the other CAM
-# methods, whose cost is their extra forward passes in net.c) -Oz. -O2 rather
+# methods, whose cost is their extra forward passes) -Oz. -O2 rather
 # than -O3: digitlens.wasm is 1.5 KB smaller gzipped (16.6 KB, not 18.0) and
 # explains as fast (interleaved A/B, 2026-11-25: within 2 %). -Os or -Oz
 # everywhere would shrink it further but make a forward 2-5x slower.
 WASM_HOT_OPT ?= -O2
-WASM_COLD := c/status.c c/safetensors.c c/idx.c c/preprocess.c c/wasm_api.c c/cam_methods.c
+WASM_COLD := c/status.c c/arch.c c/optim.c c/safetensors.c c/idx.c c/preprocess.c c/wasm_api.c c/cam_methods.c
 WASM_CC    = $(EMCC) -std=c11 -ffp-contract=off -Ic $(if $(filter $<,$(WASM_COLD)),-Oz,$(WASM_HOT_OPT))
 build/wasm/simd/%.o: c/%.c $(HDRS)
 	@mkdir -p $(@D)
@@ -101,7 +104,15 @@ build/wasm/simd/wasm_api_gradcam.o: c/wasm_api.c $(HDRS)
 build/wasm/nosimd/wasm_api_gradcam.o: c/wasm_api.c $(HDRS)
 	@mkdir -p $(@D)
 	$(WASM_CC) -DDL_WASM_GRADCAM_ONLY -c $< -o $@
-WASM_GRADCAM_OBJ = $(WASM_LIB:c/%.c=build/wasm/$(1)/%.o) build/wasm/$(1)/wasm_api_gradcam.o
+# the small module's Grad-CAM: the closed form alone (c/gradcam.c says why)
+build/wasm/simd/gradcam_closed.o: c/gradcam.c $(HDRS)
+	@mkdir -p $(@D)
+	$(WASM_CC) -DDL_GRADCAM_CLOSED_ONLY -msimd128 -c $< -o $@
+build/wasm/nosimd/gradcam_closed.o: c/gradcam.c $(HDRS)
+	@mkdir -p $(@D)
+	$(WASM_CC) -DDL_GRADCAM_CLOSED_ONLY -c $< -o $@
+WASM_GRADCAM_OBJ = $(filter-out %/gradcam.o,$(WASM_LIB:c/%.c=build/wasm/$(1)/%.o)) \
+                   build/wasm/$(1)/gradcam_closed.o build/wasm/$(1)/wasm_api_gradcam.o
 WASM_FULL_OBJ    = $(WASM_SRC:c/%.c=build/wasm/$(1)/%.o)
 WASM_SIMD    := -msimd128
 WASM_OPT_SIMD   := --enable-simd
@@ -109,7 +120,8 @@ WASM_OPT_NOSIMD := --mvp-features --enable-mutable-globals --enable-sign-ext
 WEB_DATA  := web/seednet.safetensors web/samples.bin
 WEB_WASM  := web/digitlens.wasm web/digitlens-nosimd.wasm web/digitlens-full.wasm web/digitlens-full-nosimd.wasm
 # the C the page links to, so a reader can follow Grad-CAM from the page
-WEB_SRC   := web/src/digitlens.h web/src/net.c web/src/gradcam.c web/src/cam_methods.c
+WEB_SRC   := web/src/digitlens.h web/src/model.c web/src/conv.c web/src/layers.c web/src/gradcam.c \
+             web/src/cam_methods.c
 # zero imports, or the rule fails (a libc call that needs WASI would add one)
 WASM_NO_IMPORTS = node -e 'const f=process.argv[1], i=WebAssembly.Module.imports(new WebAssembly.Module(require("fs").readFileSync(f))); if (i.length) { console.error(f + ": imports " + i.map(x => x.module + "." + x.name).join(", ")); process.exit(1) }'
 # $(call WASM_LINK,emcc flags,wasm-opt flags): objects ($^) -> $@

@@ -1,14 +1,15 @@
 /* cam_methods.c — the CAM methods beyond Grad-CAM, as named variants of one
  * interface: dl_cam_method(model, work, x, method, classes, out).
  *
- * Notation (shapes for the seed network):
+ * Notation:
  *   x      the input (1, 28, 28)
- *   A_k    channel k of the CAM layer's output, K x 24 x 24 (K = 12)
+ *   A_k    channel k of the CAM layer's output, K x side x side (the seed
+ *          network: 12 x 24 x 24; the two-conv network: 32 x 10 x 10)
  *   y^c    the pre-softmax logit of class c
  *   G_k    dy^c/dA_k, from the backward pass stopped at A. After max-pool
  *          it is zero except at each window's winner, which gets
  *          fc.weight[c, k, window]: position-specific, unlike its mean.
- *   sum_ij over the 24 x 24 cells; every map ends in a ReLU, so it shows the
+ *   sum_ij over the Z = side x side cells; every map ends in a ReLU, so it shows the
  *   evidence FOR class c, and it is raw (unnormalised), as dl_gradcam's.
  *
  *   gradcam         w_k = (1/Z) sum_ij G_k                (Selvaraju et al. 2017)
@@ -22,7 +23,8 @@
  *   hirescam        L = ReLU(sum_k G_k * A_k), elementwise     (Draelos & Carin 2020)
  *   layercam        L = ReLU(sum_k ReLU(G_k) * A_k)            (Jiang et al. 2021)
  *   scorecam        M_k = (A_k - min A_k) / (max A_k - min A_k + 1e-8), placed on
- *                   the 28x28 input (2-pixel zero border);
+ *                   the 28x28 input (dl_cam_place: the cells on their receptive
+ *                   fields' centres, zero beyond);
  *                   w = softmax over k of y^c(x * M_k)    (pytorch-grad-cam's
  *                   ScoreCAM: logits of the masked inputs, softmax over channels)
  *   ablationcam     w_k = (y^c - y^c[A_k := 0]) / y^c     (Desai & Ramaswamy 2020)
@@ -66,11 +68,6 @@ int dl_cam_method_lookup(const char *name)
     return -1;
 }
 
-const float *dl_cam_map(const dl_cam *cam, int c)
-{
-    if (!cam || c < 0 || c >= DL_CLASSES) return NULL;
-    return cam->side == DL_IN_H ? cam->pixmaps[c] : cam->maps[c];
-}
 
 /* Layers first .. n-1 forward again for one image, on what w holds (the
  * same calls as dl_forward, which always starts from the input). */
@@ -135,12 +132,12 @@ static void guided_backward(const dl_model *m, dl_work *w, int c)
     }
 }
 
-/* map = ReLU(sum_k wk[k] A_k), (24, 24) */
-static void wsum_relu(float *map, const float *wk, const float *A, int K)
+/* map = ReLU(sum_k wk[k] A_k), Z cells */
+static void wsum_relu(float *map, const float *wk, const float *A, int K, int Z)
 {
-    for (int p = 0; p < DL_MAP_SIZE; p++) {
+    for (int p = 0; p < Z; p++) {
         float s = 0.0f;
-        for (int k = 0; k < K; k++) s += wk[k] * A[(size_t)k * DL_MAP_SIZE + p];
+        for (int k = 0; k < K; k++) s += wk[k] * A[(size_t)k * Z + p];
         map[p] = s > 0.0f ? s : 0.0f;
     }
 }
@@ -190,34 +187,34 @@ static void top_eigenvector(double *vec, double *a, int K)
 }
 
 /* Eigen-CAM's map (class-free); returns 0 when X = 0 (undefined). */
-static int eigencam(float *map, const float *A, int K)
+static int eigencam(float *map, const float *A, int K, int Z)
 {
     double mean[DL_MAX_CHANNELS], C[DL_MAX_CHANNELS * DL_MAX_CHANNELS], v[DL_MAX_CHANNELS];
     for (int k = 0; k < K; k++) {
         double s = 0.0;
-        for (int p = 0; p < DL_MAP_SIZE; p++) s += A[(size_t)k * DL_MAP_SIZE + p];
-        mean[k] = s / DL_MAP_SIZE;
+        for (int p = 0; p < Z; p++) s += A[(size_t)k * Z + p];
+        mean[k] = s / Z;
     }
     double trace = 0.0;
     for (int i = 0; i < K; i++)
         for (int j = i; j < K; j++) {
             double s = 0.0;
-            for (int p = 0; p < DL_MAP_SIZE; p++)
-                s += (A[(size_t)i * DL_MAP_SIZE + p] - mean[i]) * (A[(size_t)j * DL_MAP_SIZE + p] - mean[j]);
+            for (int p = 0; p < Z; p++)
+                s += (A[(size_t)i * Z + p] - mean[i]) * (A[(size_t)j * Z + p] - mean[j]);
             C[i * K + j] = C[j * K + i] = s;
             if (i == j) trace += s;
         }
     if (!(trace > 0.0)) {
-        memset(map, 0, DL_MAP_SIZE * sizeof(float));
+        memset(map, 0, (size_t)Z * sizeof(float));
         return 0;
     }
     top_eigenvector(v, C, K);
     double sv = 0.0;
     for (int k = 0; k < K; k++) sv += v[k];
     double sign = sv < 0.0 ? -1.0 : 1.0;
-    for (int p = 0; p < DL_MAP_SIZE; p++) {
+    for (int p = 0; p < Z; p++) {
         double s = 0.0;
-        for (int k = 0; k < K; k++) s += (A[(size_t)k * DL_MAP_SIZE + p] - mean[k]) * v[k];
+        for (int k = 0; k < K; k++) s += (A[(size_t)k * Z + p] - mean[k]) * v[k];
         s *= sign;
         map[p] = s > 0.0 ? (float)s : 0.0f;
     }
@@ -230,20 +227,18 @@ int dl_cam_method(const dl_model *m, dl_work *w, const float *x, int method,
     if (method < 0 || method >= DL_M_COUNT || !out) return DL_ERR_ARG;
     int st = dl_gradcam(m, w, x, classes, out); /* checks, forward, Grad-CAM */
     if (st) return st;
-    /* the input-resolution maps are only read when side is 28 */
-    if (method == DL_M_GUIDED_BACKPROP || method == DL_M_GUIDED_GRADCAM)
-        memset(out->pixmaps, 0, sizeof out->pixmaps);
     out->method = method;
+    const int guided = method == DL_M_GUIDED_BACKPROP || method == DL_M_GUIDED_GRADCAM;
 
-    const int L = m->cam_layer, K = m->layers[L].out_c, Z = DL_MAP_SIZE;
-    float *A = dl_layer_out(m, w, L); /* (K, 24, 24) */
+    const int L = m->cam_layer, K = m->cam_k, Z = m->map_size;
+    float *A = dl_layer_out(m, w, L); /* (K, side, side) */
     int dead = 1;
     for (int i = 0; i < K * Z && dead; i++) dead = A[i] == 0.0f;
     if (dead) { /* every map is 0 * something: zero by definition */
         memset(out->maps, 0, sizeof out->maps);
         memset(out->alpha, 0, sizeof out->alpha);
         out->undefined = classes;
-        if (method >= DL_M_GUIDED_BACKPROP) out->side = DL_IN_H;
+        if (guided) out->grid = dl_input_grid;
         return DL_OK;
     }
     if (method == DL_M_GRADCAM) return DL_OK;
@@ -263,13 +258,13 @@ int dl_cam_method(const dl_model *m, dl_work *w, const float *x, int method,
                 float lo = a[0], hi = a[0], mk[Z], M[DL_IN_SIZE], xm[DL_IN_SIZE];
                 for (int p = 1; p < Z; p++) { lo = fminf(lo, a[p]); hi = fmaxf(hi, a[p]); }
                 for (int p = 0; p < Z; p++) mk[p] = (a[p] - lo) / (hi - lo + 1e-8f);
-                dl_cam_place_side(M, DL_IN_H, DL_IN_W, mk, DL_MAP_H); /* pads */
+                dl_cam_place(M, DL_IN_H, DL_IN_W, mk, &m->grid);
                 for (int i = 0; i < DL_IN_SIZE; i++) xm[i] = x[i] * M[i];
                 if ((st = dl_forward(m, w, xm, 1))) return st;
             } else {
-                memset(A + (size_t)k * Z, 0, Z * sizeof(float));
+                memset(A + (size_t)k * Z, 0, (size_t)Z * sizeof(float));
                 forward_from(m, w, L + 1);
-                memcpy(A + (size_t)k * Z, a, Z * sizeof(float));
+                memcpy(A + (size_t)k * Z, a, (size_t)Z * sizeof(float));
             }
             memcpy(score[k], dl_logits(m, w), sizeof score[k]);
         }
@@ -288,48 +283,58 @@ int dl_cam_method(const dl_model *m, dl_work *w, const float *x, int method,
             } else {
                 for (int k = 0; k < K; k++) wk[k] = (y0[c] - score[k][c]) / y0[c];
             }
-            wsum_relu(out->maps[c], wk, Ac, K);
+            wsum_relu(out->maps + (size_t)c * Z, wk, Ac, K, Z);
         }
         return DL_OK;
     }
 
     if (method == DL_M_EIGENCAM) {
-        float map[DL_MAP_SIZE];
-        int ok = eigencam(map, Ac, K);
+        float map[Z];
+        int ok = eigencam(map, Ac, K, Z);
         for (int c = 0; c < DL_CLASSES; c++) {
             if (!(classes & (1u << c))) continue;
             memset(out->alpha[c], 0, sizeof out->alpha[c]);
-            memcpy(out->maps[c], map, sizeof map);
+            memcpy(out->maps + (size_t)c * Z, map, sizeof map);
             if (!ok) out->undefined |= 1u << c;
+        }
+        return DL_OK;
+    }
+
+    if (guided) {
+        /* The maps move to the input's grid (784 values each): the
+         * Grad-CAM maps they weigh are copied out first. */
+        float cam[DL_CLASSES * Z];
+        memcpy(cam, out->maps, sizeof cam);
+        memset(out->maps, 0, sizeof out->maps);
+        out->grid = dl_input_grid;
+        for (int c = 0; c < DL_CLASSES; c++) {
+            if (!(classes & (1u << c))) continue;
+            float up[DL_IN_SIZE];
+            dl_cam_place(up, DL_IN_H, DL_IN_W, cam + (size_t)c * Z, &m->grid); /* Grad-CAM on 28x28 */
+            guided_backward(m, w, c);
+            const float *R = dl_layer_grad(m, w, -1);
+            float *pm = out->maps + (size_t)c * DL_IN_SIZE;
+            for (int i = 0; i < DL_IN_SIZE; i++) {
+                float r = R[i] > 0.0f ? R[i] : 0.0f;
+                pm[i] = method == DL_M_GUIDED_GRADCAM ? r * up[i] : r;
+            }
+            memset(out->alpha[c], 0, sizeof out->alpha[c]);
         }
         return DL_OK;
     }
 
     for (int c = 0; c < DL_CLASSES; c++) {
         if (!(classes & (1u << c))) continue;
-        float *map = out->maps[c], *wk = out->alpha[c];
+        float *map = out->maps + (size_t)c * Z, *wk = out->alpha[c];
         if (method == DL_M_COUNTERFACTUAL) {
             for (int k = 0; k < K; k++) wk[k] = -wk[k];
-            wsum_relu(map, wk, Ac, K);
-            continue;
-        }
-        if (method == DL_M_GUIDED_BACKPROP || method == DL_M_GUIDED_GRADCAM) {
-            float up[DL_IN_SIZE];
-            dl_cam_place_side(up, DL_IN_H, DL_IN_W, map, DL_MAP_H); /* Grad-CAM on 28x28 */
-            guided_backward(m, w, c);
-            const float *R = dl_layer_grad(m, w, -1);
-            for (int i = 0; i < DL_IN_SIZE; i++) {
-                float r = R[i] > 0.0f ? R[i] : 0.0f;
-                out->pixmaps[c][i] = method == DL_M_GUIDED_GRADCAM ? r * up[i] : r;
-            }
-            memset(map, 0, sizeof out->maps[c]);
-            memset(wk, 0, sizeof out->alpha[c]);
+            wsum_relu(map, wk, Ac, K, Z);
             continue;
         }
         float onehot[DL_CLASSES] = { 0 };
         onehot[c] = 1.0f;
         if ((st = dl_backward(m, w, onehot, 1, L, NULL))) return st;
-        const float *G = dl_layer_grad(m, w, L); /* (K, 24, 24) */
+        const float *G = dl_layer_grad(m, w, L); /* (K, side, side) */
         memset(wk, 0, sizeof out->alpha[c]);
         if (method == DL_M_HIRESCAM || method == DL_M_LAYERCAM) {
             for (int p = 0; p < Z; p++) {
@@ -358,8 +363,7 @@ int dl_cam_method(const dl_model *m, dl_work *w, const float *x, int method,
             }
             wk[k] = (float)(method == DL_M_XGRADCAM ? s / (sa + 1e-7) : s);
         }
-        wsum_relu(map, wk, Ac, K);
+        wsum_relu(map, wk, Ac, K, Z);
     }
-    if (method == DL_M_GUIDED_BACKPROP || method == DL_M_GUIDED_GRADCAM) out->side = DL_IN_H;
     return DL_OK;
 }

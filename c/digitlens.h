@@ -8,9 +8,9 @@
  *
  * USAGE
  *
- *   dl_model m;                         // plan the seed network
- *   dl_model_plan(&m, dl_seednet, DL_SEEDNET_LAYERS, DL_SEEDNET_CAM_LAYER);
- *   float params[DL_SEEDNET_PARAMS];    // or dl_model_alloc(&m) [native]
+ *   dl_model m;                         // plan a network: built in, or from a file
+ *   dl_model_plan(&m, &dl_twoconv);     // (dl_model_load: plan and weights from a file)
+ *   float params[DL_TWOCONV_PARAMS];    // or dl_model_alloc(&m) [native]
  *   m.params = params;
  *   dl_model_init_he(&m, seed);         // seeded He initialisation
  *
@@ -21,8 +21,8 @@
  *
  *   dl_cam cam;                         // Grad-CAM, all ten classes, one forward
  *   dl_gradcam(&m, &w, x, DL_ALL_CLASSES, &cam);
- *   dl_cam_place(big, 280, 280, cam.maps[3]);     // map of class 3 on the input
- *   dl_cam_normalize(disp, cam.maps[0], 10, DL_MAP_SIZE, 1); // shared scale
+ *   dl_cam_place(big, 280, 280, dl_cam_map(&cam, 3), &cam.grid); // class 3 on the input
+ *   dl_cam_normalize(disp, cam.maps, 10, m.map_size, 1); // one scale for the ten
  *
  *   dl_preprocess(x, gray, width, height); // any grayscale image -> MNIST format
  *
@@ -70,38 +70,78 @@ typedef enum {
     DL_ERR_IMAGE_SIZE, /* image too small or too large */
     DL_ERR_NO_INK,     /* image has no ink (blank, or ink everywhere) */
     DL_ERR_DIVERGED,   /* training loss became NaN or infinite */
+    DL_ERR_ARCH,       /* the architecture metadata is malformed or not one this library runs */
+    DL_ERR_CAM_LAYER,  /* cam_layer names no feature map of the architecture */
+    DL_ERR_TOO_LARGE,  /* the network is larger than this library's limits */
     DL_ERR_COUNT
 } dl_status;
 
 /* One line, no trailing newline, never NULL. */
 const char *dl_strerror(int status);
 
+/* A safetensors file's __metadata__: string keys and values. */
+enum { DL_META_MAX = 24, DL_META_KEY = 32, DL_META_VAL = 512 };
+typedef struct {
+    int n;
+    char key[DL_META_MAX][DL_META_KEY];
+    char val[DL_META_MAX][DL_META_VAL];
+} dl_meta;
+
 /* ---- the network ------------------------------------------------------- */
 
 enum {
     DL_IN_C = 1, DL_IN_H = 28, DL_IN_W = 28, DL_IN_SIZE = 784,
     DL_CLASSES = 10,
-    DL_MAP_H = 24, DL_MAP_W = 24, DL_MAP_SIZE = 576, /* Grad-CAM maps */
-    DL_MAX_CHANNELS = 64, /* largest channel count a CAM layer may have */
+    /* The limits of the networks this library runs, stated once: a weights
+     * file that asks for more is refused (DL_ERR_TOO_LARGE). Every other
+     * size comes from the planned model. */
     DL_MAX_LAYERS = 16,
-    DL_MAX_TENSORS = 2 * DL_MAX_LAYERS
+    DL_MAX_CHANNELS = 64,        /* channels of a conv layer */
+    DL_MAX_KERNEL = 7,           /* a conv kernel's side */
+    DL_MAX_MAP_SIDE = 27,        /* a Grad-CAM map's side: smaller than the input */
+    DL_MAX_MAP_SIZE = DL_IN_SIZE,/* floats of one map: on the CAM layer, or on the input */
+    DL_MAX_PARAMS = 1 << 20,     /* floats of weights and biases */
+    DL_MAX_ACTS = 1 << 17,       /* activation floats of one image, input included */
+    DL_MAX_TENSORS = 2 * DL_MAX_LAYERS,
+    DL_NAME_MAX = 24             /* a layer's name, NUL included */
 };
 
 typedef enum { DL_CONV, DL_RELU, DL_MAXPOOL, DL_FLATTEN, DL_DENSE } dl_kind;
 
-/* A layer as data: an architecture is an array of these. */
+/* A layer as data: an architecture is a list of these. */
 typedef struct {
     dl_kind kind;
-    const char *name; /* state_dict prefix: "conv" -> conv.weight, conv.bias */
+    char name[DL_NAME_MAX]; /* state_dict prefix: "conv1" -> conv1.weight, conv1.bias */
     int size;         /* CONV: filters; DENSE: outputs; MAXPOOL: window = stride */
-    int k;            /* CONV: kernel size (stride 1, no padding) */
+    int k;            /* CONV: kernel side (stride 1, no padding) */
 } dl_layer_spec;
 
-/* The seed network of DESIGN.md:
- *   conv 12x5x5 -> relu (A) -> maxpool 2 -> flatten -> dense 1728->10 */
-enum { DL_SEEDNET_LAYERS = 5, DL_SEEDNET_CAM_LAYER = 1,
-       DL_SEEDNET_PARAMS = 12 * 25 + 12 + 10 * 1728 + 10 };
-extern const dl_layer_spec dl_seednet[DL_SEEDNET_LAYERS];
+/* A network: its layers in order, and the one whose output A Grad-CAM reads. */
+typedef struct {
+    int n_layers;
+    int cam_layer;                      /* index into layers */
+    dl_layer_spec layers[DL_MAX_LAYERS];
+} dl_arch;
+
+/* The two built-in networks.
+ *   seednet: conv 12x5x5 -> relu (A, 24x24) -> maxpool 2 -> flatten -> dense 1728->10
+ *   twoconv: conv 16x5x5 -> relu -> maxpool 2 -> conv 32x3x3 -> relu (A, 10x10)
+ *            -> maxpool 2 -> flatten -> dense 800->10 */
+extern const dl_arch dl_seednet, dl_twoconv;
+enum { DL_SEEDNET_MAP = 24, DL_SEEDNET_PARAMS = 12 * 25 + 12 + 10 * 1728 + 10,
+       DL_TWOCONV_MAP = 10,
+       DL_TWOCONV_PARAMS = 16 * 25 + 16 + 32 * 16 * 9 + 32 + 10 * 800 + 10 };
+/* "seednet" or "twoconv" -> the built-in architecture, NULL otherwise. */
+const dl_arch *dl_arch_named(const char *name);
+
+/* Where the cells of a map lie on the 28x28 input: cell (i, j) is centred
+ * on input pixel (off + stride * i, off + stride * j), in pixel-index
+ * coordinates (pixel k covers [k, k+1), its centre is k + 0.5 in edge
+ * coordinates). The seed network's 24x24 map: off 2, stride 1 (cell (i,j)
+ * summarises the 5x5 window centred on pixel (i+2, j+2)); the two-conv
+ * network's 10x10 map: off 4.5, stride 2; the input itself: off 0, stride 1. */
+typedef struct { int side; float off, stride; } dl_grid;
+extern const dl_grid dl_input_grid; /* {28, 0, 1} */
 
 typedef struct {
     dl_layer_spec spec;
@@ -117,17 +157,46 @@ typedef struct {
     int n_layers;
     dl_layer layers[DL_MAX_LAYERS];
     int cam_layer;      /* index of the layer whose output A Grad-CAM reads */
+    int cam_k;          /* A's channels */
+    dl_grid grid;       /* where A's cells lie on the input (side x side) */
+    int map_size;       /* floats of one map on A: grid.side^2 */
     size_t n_params;    /* floats in params (and in a gradient buffer) */
     size_t n_acts;      /* activation floats per image, input included */
     float *params;      /* (n_params) weights and biases, layer by layer; caller's */
     const float *gradcam_alpha; /* (10, K) or NULL: see dl_gradcam_prepare */
-    char tensor_names[DL_MAX_TENSORS][48]; /* "conv.weight", ... */
+    char tensor_names[DL_MAX_TENSORS][DL_NAME_MAX + 8]; /* "conv.weight", ... */
+    char why[160];      /* after DL_ERR_ARCH, _CAM_LAYER, _TOO_LARGE, _SHAPE,
+                         * _MISSING: what exactly is wrong, one line */
 } dl_model;
 
-/* Compute shapes and offsets for a 1x28x28 input; the last layer must be
- * DENSE with 10 outputs and the CAM layer's output must be K x 24 x 24 with
- * K <= DL_MAX_CHANNELS. Sets m->params to NULL. */
-int dl_model_plan(dl_model *m, const dl_layer_spec *spec, int n_layers, int cam_layer);
+/* Compute shapes, offsets and Grad-CAM's grid for a 1x28x28 input. The
+ * architecture must be one this library runs: layer names of letters,
+ * digits and '_', distinct; conv and maxpool before flatten, dense after it;
+ * the last layer dense with 10 outputs; the CAM layer a conv or relu whose
+ * output is a map (at least 2x2, at most DL_MAX_MAP_SIDE); everything within
+ * the DL_MAX_* limits. Otherwise DL_ERR_ARCH, DL_ERR_CAM_LAYER or
+ * DL_ERR_TOO_LARGE, and m->why says what. Sets m->params to NULL. */
+int dl_model_plan(dl_model *m, const dl_arch *a);
+/* A weights file's network, from its metadata: "architecture", the JSON
+ * text of its layers as [kind, name, size, k] (kind conv|relu|maxpool|
+ * flatten|dense; size: filters, outputs or pool window; k: kernel side;
+ * trailing fields a kind does not use omitted), and "cam_layer", the name
+ * of the layer Grad-CAM reads. A file without "architecture" is the seed
+ * network. DL_ERR_ARCH / DL_ERR_CAM_LAYER with why (cap bytes, may be NULL)
+ * saying what is wrong. */
+int dl_arch_from_meta(dl_arch *a, const dl_meta *meta, char *why, size_t cap);
+/* The metadata entries that describe a ("architecture", "cam_layer"). */
+int dl_arch_to_meta(const dl_arch *a, dl_meta *meta);
+/* The architecture m was planned from. */
+void dl_model_arch(const dl_model *m, dl_arch *a);
+/* Plan m from a safetensors file's metadata and load its tensors into params
+ * (at least cap floats, the caller's); m->params = params. Nothing is
+ * written to params unless the whole file is valid. meta may be NULL.
+ * Errors: those of dl_st_load and dl_model_plan, with m->why naming the
+ * tensor for DL_ERR_SHAPE and DL_ERR_MISSING; DL_ERR_TOO_LARGE if the
+ * network needs more than cap floats. */
+int dl_model_load(dl_model *m, const uint8_t *buf, size_t len, float *params, size_t cap,
+                  dl_meta *meta);
 /* Seeded He-normal weights (std sqrt(2/fan_in)), zero biases. */
 int dl_model_init_he(dl_model *m, uint64_t seed);
 /* [native] calloc m->params / free it. */
@@ -207,13 +276,15 @@ float dl_rand_normal(uint64_t *state);  /* N(0, 1) */
 
 /* ---- Grad-CAM ----------------------------------------------------------
  *   y^c      the pre-softmax logit of class c
- *   A_k      the k-th channel of the CAM layer's output (ReLU'd conv), 24x24
- *   alpha_k^c = (1/Z) sum_ij dy^c/dA_k[i][j],   Z = 24*24
- *   L^c      = ReLU(sum_k alpha_k^c A_k)        raw, unnormalised, 24x24
- * All classes asked for come from one forward pass: after A come max-pool,
- * flatten and dense (the seed network; DL_ERR_ARG for another tail), so
+ *   A_k      the k-th channel of the CAM layer's output, side x side
+ *   alpha_k^c = (1/Z) sum_ij dy^c/dA_k[i][j],   Z = side * side
+ *   L^c      = ReLU(sum_k alpha_k^c A_k)        raw, unnormalised, on A's grid
+ * All classes asked for come from one forward pass. When A is followed by
+ * max-pool, flatten and the last dense layer (both built-in networks),
  * dy^c/dA, stopped at A, is fc.weight[c] routed to each pool window's first
- * maximum, and alpha its mean: a closed form (gradcam.c). */
+ * maximum, and alpha its mean: a closed form, the same for every input
+ * (gradcam.c). After any other tail, one backward pass per class from its
+ * logit to A gives dy^c/dA. */
 
 #define DL_ALL_CLASSES 0x3FFu
 
@@ -222,29 +293,33 @@ typedef struct {
     float logits[DL_CLASSES], probs[DL_CLASSES];
     unsigned classes;                       /* bit c set: maps[c], alpha[c] filled */
     int method;                             /* dl_cam_method_id that filled it */
-    int side;                               /* 24: maps[] (on A); 28: pixmaps[] (input) */
+    dl_grid grid;                           /* where the maps' cells lie: the model's
+                                             * grid (maps on A) or dl_input_grid */
     unsigned undefined;                     /* bit c: the method is undefined for this
                                              * input and class (e.g. every activation
                                              * zero); maps[c] is then all zero */
     float alpha[DL_CLASSES][DL_MAX_CHANNELS]; /* (10, K) channel weights, if any */
-    float maps[DL_CLASSES][DL_MAP_SIZE];    /* (10, 24, 24) raw maps */
-    float pixmaps[DL_CLASSES][DL_IN_SIZE];  /* (10, 28, 28) input-resolution maps */
+    float maps[DL_CLASSES * DL_MAX_MAP_SIZE]; /* (10, side, side) raw maps, one after
+                                             * the other: dl_cam_map(cam, c) */
 } dl_cam;
 
 /* w must hold at least one image. Classes not in the mask are zeroed. */
 int dl_gradcam(const dl_model *m, dl_work *w, const float *x, unsigned classes,
                dl_cam *out);
 
-/* For the seed network (max-pool -> flatten -> dense after A) alpha does
- * not depend on the input: computed once into buf (10 * K floats, the
- * caller's) and read by every later dl_gradcam, which otherwise computes it
- * each call. Call again whenever m->params change (a stale buf gives wrong
- * maps); buf NULL switches it off. DL_ERR_ARG for another architecture. */
+/* When alpha does not depend on the input (max-pool -> flatten -> dense
+ * after A), it is computed once into buf (10 * K floats, the caller's) and
+ * read by every later dl_gradcam, which otherwise computes it each call.
+ * Call again whenever m->params change (a stale buf gives wrong maps); buf
+ * NULL switches it off. DL_ERR_ARG for an architecture without the closed
+ * form (dl_gradcam then runs the backward passes). */
 int dl_gradcam_prepare(dl_model *m, float *buf);
+/* Whether m's Grad-CAM has the closed form above. */
+int dl_gradcam_closed_form(const dl_model *m);
 
 /* ---- CAM methods: named variants of the same interface ------------------
  * G_k = dy^c/dA_k (backward from the logit, stopped at A), sums over the
- * 24x24 cells ij; every map ends in a ReLU (the evidence FOR class c).
+ * Z cells ij of A; every map ends in a ReLU (the evidence FOR class c).
  *   gradcam        w_k = mean_ij G_k                  L = ReLU(sum_k w_k A_k)
  *   gradcam++      pytorch-grad-cam's formula: a = G^2 / (2G^2 + (sum_ij A_k) G^3 + 1e-6)
  *                  (0 where G = 0), w_k = sum_ij ReLU(G_k) a_k, L as gradcam
@@ -253,13 +328,14 @@ int dl_gradcam_prepare(dl_model *m, float *buf);
  *   layercam       L = ReLU(sum_k ReLU(G_k) * A_k)
  *   scorecam       M_k = minmax(A_k) placed on the input; w = softmax_k y^c(x * M_k)
  *   ablationcam    w_k = (y^c - y^c[A_k := 0]) / y^c   (undefined if y^c = 0)
- *   eigencam       L = ReLU(first principal component of the centred (576, K)
+ *   eigencam       L = ReLU(first principal component of the centred (Z, K)
  *                  matrix of A, projected); sign: loadings sum >= 0; class-free
  *   counterfactual w_k = -mean_ij G_k                 (what argues against c)
  *   guided-backprop  R = dy^c/dx with each ReLU passing only positive
  *                  gradients where its input was positive; L = ReLU(R), 28x28
  *   guided-gradcam L = ReLU(R) * gradcam placed at 28x28
- * The two guided methods fill pixmaps (side 28); the others fill maps. */
+ * The two guided methods give maps on the input (grid dl_input_grid); the
+ * others on A (the model's grid). */
 typedef enum {
     DL_M_GRADCAM = 0, DL_M_GRADCAMPP, DL_M_XGRADCAM, DL_M_HIRESCAM, DL_M_LAYERCAM,
     DL_M_SCORECAM, DL_M_ABLATIONCAM, DL_M_EIGENCAM, DL_M_COUNTERFACTUAL,
@@ -271,21 +347,25 @@ const char *dl_cam_method_name(int method);
 /* The id of a name, or -1. */
 int dl_cam_method_lookup(const char *name);
 /* Maps of the classes in `classes` by `method`; w must hold one image.
- * out->side says which array holds them. Never NaN: where a method is
+ * out->grid says where they lie. Never NaN: where a method is
  * undefined the map is zero and out->undefined says so. */
 int dl_cam_method(const dl_model *m, dl_work *w, const float *x, int method,
                   unsigned classes, dl_cam *out);
-/* The map of class c whatever its side (out->side x out->side floats). */
+/* The map of class c: cam->grid.side^2 floats from cam->maps + c * that. */
 const float *dl_cam_map(const dl_cam *cam, int c);
-/* dl_cam_place for a map of either side: 24 (as dl_cam_place) or 28 (the
- * input grid itself, bilinear with the half-pixel convention). */
-int dl_cam_place_side(float *out, int out_h, int out_w, const float *map, int side);
 
-/* Placement: map cell (i,j) is the receptive-field centre of input pixel
- * (i+2, j+2). The 24x24 map is padded with a 2-cell zero border to 28x28,
- * then resized bilinearly with the half-pixel convention to out_h x out_w:
- * src = (dst + 0.5) * 28 / out - 0.5, clamped to the edge. */
-int dl_cam_place(float *out, int out_h, int out_w, const float *map);
+/* Placement: a map on grid g, resized onto the 28x28 input seen at
+ * out_h x out_w: output pixel (y, x) reads input position
+ * s = (y + 0.5) * 28 / out_h - 0.5 (pixel-index coordinates, clamped to
+ * 0..27), i.e. cell coordinate u = (s - g.off) / g.stride, bilinear between
+ * the cells around u, zero outside the map. A map lands on the pixels its
+ * cells came from: the seed network's 24x24 map gets a 2-pixel zero border,
+ * the two-conv network's 10x10 one sits on pixels 4.5 .. 22.5, two apart;
+ * stretching a map over the 28 pixels, as most libraries do, would shift
+ * its features toward the edges. */
+int dl_cam_place(float *out, int out_h, int out_w, const float *map, const dl_grid *g);
+/* Where cell (i, j) of the model's map is centred on the input. */
+dl_grid dl_model_grid(const dl_model *m);
 
 /* Display normalisation of n maps of `size` values: (v - min) / (max - min),
  * per map (shared = 0) or over all n maps (shared = 1). A map whose range is
@@ -319,12 +399,6 @@ typedef struct {
     float *data;       /* load: destination; save: source */
 } dl_tensor;
 
-enum { DL_META_MAX = 16, DL_META_KEY = 32, DL_META_VAL = 256 };
-typedef struct {
-    int n;
-    char key[DL_META_MAX][DL_META_KEY];
-    char val[DL_META_MAX][DL_META_VAL];
-} dl_meta;
 
 /* Fill t with the model's tensors over `params` (PyTorch names and shapes:
  * conv.weight [12,1,5,5], conv.bias [12], fc.weight [10,1728], fc.bias [10]).
@@ -341,6 +415,9 @@ int dl_model_tensors(const dl_model *m, float *params, dl_tensor *t);
  * Extra tensors in the file are ignored (so "x" wins over "x_d4").
  * meta may be NULL. Nothing is written to t[].data unless all is valid. */
 int dl_st_load(const uint8_t *buf, size_t len, dl_tensor *t, int n, dl_meta *meta);
+/* The same; on a fault in one tensor (shape, dtype, missing, NaN), *bad
+ * gets its index in t, else -1. */
+int dl_st_load_at(const uint8_t *buf, size_t len, dl_tensor *t, int n, dl_meta *meta, int *bad);
 /* Serialise as F32, tensors in the given order, header padded with spaces
  * to 8 bytes. *len gets the size; with out == NULL only the size is computed. */
 int dl_st_save(uint8_t *out, size_t cap, size_t *len, const dl_tensor *t, int n,

@@ -461,10 +461,12 @@ static int find_suffixed(const st_header *h, const char *base, const char *suffi
 /* The entry for each requested tensor, with the dtype and shape asked for;
  * scale[i] is the entry of its per-channel scale when it is I8 or the U8
  * levels of "<name>_d4", else -1. */
+/* *bad gets the index of the tensor at fault, if any */
 static int match_tensors(const st_header *h, const dl_tensor *t, int n, int *which,
-                         int *scale)
+                         int *scale, int *bad)
 {
     for (int i = 0; i < n; i++) {
+        *bad = i;
         which[i] = find_entry(h, t[i].name);
         scale[i] = -1;
         if (which[i] >= 0) {
@@ -487,6 +489,7 @@ static int match_tensors(const st_header *h, const dl_tensor *t, int n, int *whi
         if (h->ent[scale[i]].kind != ST_F32) return DL_ERR_DTYPE;
         if (!shape_is(h, &h->ent[scale[i]], t[i].shape, 1)) return DL_ERR_SHAPE;
     }
+    *bad = -1;
     return DL_OK;
 }
 
@@ -587,6 +590,15 @@ static int tensor_arg_ok(const dl_tensor *t)
 
 int dl_st_load(const uint8_t *buf, size_t len, dl_tensor *t, int n, dl_meta *meta)
 {
+    int bad;
+    return dl_st_load_at(buf, len, t, n, meta, &bad);
+}
+
+int dl_st_load_at(const uint8_t *buf, size_t len, dl_tensor *t, int n, dl_meta *meta, int *bad)
+{
+    int bad_;
+    if (!bad) bad = &bad_;
+    *bad = -1;
     if ((!buf && len) || n < 0 || (n > 0 && !t)) return DL_ERR_ARG;
     if (n > DL_MAX_TENSORS) return DL_ERR_ARG;
     for (int i = 0; i < n; i++)
@@ -599,7 +611,7 @@ int dl_st_load(const uint8_t *buf, size_t len, dl_tensor *t, int n, dl_meta *met
     dl_meta m;
     int which[DL_MAX_TENSORS], scale[DL_MAX_TENSORS];
     int st = parse_header(&h, (const char *)buf + 8, (int)hlen);
-    if (!st) st = match_tensors(&h, t, n, which, scale);
+    if (!st) st = match_tensors(&h, t, n, which, scale, bad);
     if (!st) st = check_tiling(&h, (uint64_t)(len - 8) - hlen);
     if (!st && meta) st = read_meta(&h, &m);
     if (st) return st;
@@ -607,6 +619,7 @@ int dl_st_load(const uint8_t *buf, size_t len, dl_tensor *t, int n, dl_meta *met
     const uint8_t *data = buf + 8 + hlen;
     for (int i = 0; i < n; i++) {
         const st_entry *e = &h.ent[which[i]], *s = scale[i] < 0 ? e : &h.ent[scale[i]];
+        *bad = i;
         if (!all_finite(data + e->begin, e->nbytes, e->kind) ||
             !all_finite(data + s->begin, s->nbytes, s->kind))
             return DL_ERR_NAN;
@@ -614,6 +627,7 @@ int dl_st_load(const uint8_t *buf, size_t len, dl_tensor *t, int n, dl_meta *met
                                             t[i].shape[0], per_row_of(&t[i])))
             return DL_ERR_NAN;
     }
+    *bad = -1;
     /* all valid: only now touch the caller's memory */
     for (int i = 0; i < n; i++) {
         const st_entry *e = &h.ent[which[i]];

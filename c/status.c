@@ -24,6 +24,9 @@ static const char *const messages[DL_ERR_COUNT] = {
     [DL_ERR_IMAGE_SIZE] = "image size out of range (1 to 8192 pixels a side)",
     [DL_ERR_NO_INK]     = "image has no ink (blank, or ink everywhere)",
     [DL_ERR_DIVERGED]   = "training diverged: the loss became NaN or infinite",
+    [DL_ERR_ARCH]       = "the architecture in the metadata is malformed or not one this program runs",
+    [DL_ERR_CAM_LAYER]  = "cam_layer names no feature map of the architecture",
+    [DL_ERR_TOO_LARGE]  = "the network is larger than this program's limits",
 };
 
 const char *dl_strerror(int status)

@@ -53,6 +53,17 @@ dl_train_config dl_train_defaults(void)
     return c;
 }
 
+dl_train_config dl_train_defaults_twoconv(void)
+{
+    dl_train_config c = dl_train_defaults();
+    /* Measured on the two-conv network (README, Training): its second
+     * convolution reads shapes, not single strokes, so it takes more of the
+     * same augmentation and needs fewer epochs. */
+    c.epochs = 20;
+    c.clean_last = 3;
+    return c;
+}
+
 float dl_train_lr(const dl_train_config *cfg, int64_t g, int64_t total)
 {
     double f = cfg->lr_final;

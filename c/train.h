@@ -43,7 +43,8 @@ typedef struct {
     int clean_last;     /* the last clean_last epochs are not augmented */
 } dl_train_config;
 
-dl_train_config dl_train_defaults(void);
+dl_train_config dl_train_defaults(void);          /* the seed network's recipe */
+dl_train_config dl_train_defaults_twoconv(void);  /* the two-conv network's */
 
 /* Learning rate of global step g (epoch * steps_per_epoch + step) of a run
  * of `total` steps: lr * (f + (1 - f) * (1 + cos(pi * g / (total - 1))) / 2),

@@ -11,12 +11,16 @@
  *
  * EXPORTS (all prefixed dl_)
  *
- *   weights
+ *   weights (the network is the one the file describes: see digitlens.h,
+ *   dl_model_load; the largest accepted is stated once, below)
  *     dl_weights_buf()  -> u8*   copy a safetensors file here (JS side)
  *     dl_weights_cap()  -> int   its capacity in bytes (DL_WASM_WEIGHTS_CAP)
- *     dl_load_weights(len)       parse len bytes of it into the model; on
- *                                failure the previous weights stay in place
+ *     dl_load_weights(len)       plan the network of len bytes of it and load
+ *                                its weights; on failure the network and
+ *                                weights in use stay in place
  *     dl_weights_loaded() -> 0/1
+ *     dl_map_side() -> int       the loaded network's Grad-CAM maps: side x
+ *                                side (24: the seed network; 10: two-conv)
  *   the 28x28 input (MNIST scale: 0..1, white ink on black, row-major)
  *     dl_input_buf()    -> f32*  784 floats
  *   preprocessing (any drawing -> the 28x28 input)
@@ -35,7 +39,8 @@
  *     dl_result_digit() -> int   argmax of the logits
  *     dl_result_logits() -> f32* 10 pre-softmax class scores
  *     dl_result_probs()  -> f32* 10 softmax probabilities
- *     dl_result_maps()   -> f32* (10, 24, 24) raw Grad-CAM maps; JS may write
+ *     dl_result_maps()   -> f32* (10, side, side) raw maps, one after the
+ *                                other (side: dl_result_side); JS may write
  *                                maps here too before calling dl_heat
  *   other CAM methods (digitlens.h: dl_cam_method)
  *     dl_explain_method(method, mask)  like dl_explain, by method id (0 =
@@ -44,13 +49,13 @@
  *                                Built with -DDL_WASM_GRADCAM_ONLY (the page's
  *                                default module, without c/cam_methods.c):
  *                                the same exports, and one method, gradcam.
- *     dl_result_side()  -> int   24: maps in dl_result_maps; 28: in
- *                                dl_result_pixmaps (10, 28, 28)
- *     dl_result_pixmaps() -> f32*
+ *     dl_result_side()  -> int   the maps' side: dl_map_side() for maps on the
+ *                                CAM layer, 28 for the guided methods' maps
+ *                                on the input
  *     dl_result_undefined() -> u32  bit c: the method is undefined for this
  *                                input and class (its map is zero)
- *     dl_set_side(side)          24 or 28: which buffer dl_heat / dl_place
- *                                read (after JS wrote maps there)
+ *     dl_set_side(side)          dl_map_side() or 28: where the maps JS wrote
+ *                                into dl_result_maps lie, for dl_heat / dl_place
  *   display (from dl_result_maps)
  *     dl_heat(cls, w, h, cmap, flags, mask)  normalise, place (dl_cam_place)
  *                                and colour the map of class cls into w x h
@@ -76,10 +81,15 @@
 
 #define EXPORT(name) __attribute__((export_name(#name)))
 
+/* The largest network this module runs, stated once: the static buffers
+ * below are sized by it, and dl_load_weights refuses a file whose network
+ * needs more (DL_ERR_TOO_LARGE, saying which limit). Both built-in networks
+ * fit: the seed network has 17,602 weights and 16,346 activation floats
+ * (input included), the two-conv network 13,066 and 28,730. */
 enum {
     DL_WASM_WEIGHTS_CAP = 256 * 1024,  /* bytes of a safetensors file */
     DL_WASM_MAX_PARAMS = 64 * 1024,    /* floats of weights and biases */
-    DL_WASM_MAX_ACTS = 32 * 1024,      /* activation floats for one image */
+    DL_WASM_MAX_ACTS = 64 * 1024,      /* activation floats for one image */
     DL_WASM_IMAGE_SIDE = 1024,         /* preprocess input, each side */
     DL_WASM_HEAT_SIDE = 512,           /* heat output, each side */
     DL_HEAT_SHARED = 1,
@@ -106,10 +116,9 @@ static float last_input[DL_IN_SIZE];          /* and what it gave (input changes
 static dl_cam cam;
 static char last_error[256];
 
-static dl_model model;
-static dl_work work;
-static int planned;      /* model and work set up */
-static int loaded;       /* weights in params */
+static dl_model model, staged; /* the live network, and one being loaded */
+static dl_work work = { 1, acts, dacts };
+static int loaded;       /* a network and its weights in model, params */
 
 /* ---- errors ------------------------------------------------------------ */
 
@@ -133,25 +142,8 @@ EXPORT(dl_last_error) const char *wasm_last_error(void) { return last_error; }
 
 /* ---- set-up ------------------------------------------------------------ */
 
-static int plan(void)
-{
-    if (planned) return DL_OK;
-    int st = dl_model_plan(&model, dl_seednet, DL_SEEDNET_LAYERS, DL_SEEDNET_CAM_LAYER);
-    if (st) return fail(st, "model", NULL);
-    if (model.n_params > DL_WASM_MAX_PARAMS || model.n_acts > DL_WASM_MAX_ACTS)
-        return fail(DL_ERR_NOMEM, "model", "larger than the static WASM buffers");
-    model.params = params;
-    work.cap = 1;
-    work.acts = acts;
-    work.dacts = dacts;
-    planned = 1;
-    return DL_OK;
-}
-
 static int ready(const char *context)
 {
-    int st = plan();
-    if (st) return st;
     if (!loaded) return fail(DL_ERR_ARG, context, "no weights loaded");
     return DL_OK;
 }
@@ -161,23 +153,34 @@ static int ready(const char *context)
 EXPORT(dl_weights_buf) uint8_t *wasm_weights_buf(void) { return weights_buf; }
 EXPORT(dl_weights_cap) int wasm_weights_cap(void) { return DL_WASM_WEIGHTS_CAP; }
 EXPORT(dl_weights_loaded) int wasm_weights_loaded(void) { return loaded; }
+EXPORT(dl_map_side) int wasm_map_side(void) { return loaded ? model.grid.side : 0; }
 
 EXPORT(dl_load_weights) int wasm_load_weights(int len)
 {
-    int st = plan();
-    if (st) return st;
     if (len <= 0) return fail(DL_ERR_EMPTY_FILE, "weights", NULL);
     if (len > DL_WASM_WEIGHTS_CAP)
         return fail(DL_ERR_ARG, "weights", "file larger than the 256 KB weights buffer");
-    dl_tensor t[DL_MAX_TENSORS];
-    int n = dl_model_tensors(&model, staging, t);
-    st = dl_st_load(weights_buf, (size_t)len, t, n, NULL);
-    if (st) return fail(st, "weights", NULL);
-    for (size_t i = 0; i < model.n_params; i++)
+    /* into the staging model and buffer: the live ones change only when
+     * the whole file is good */
+    int st = dl_model_load(&staged, weights_buf, (size_t)len, staging, DL_WASM_MAX_PARAMS, NULL);
+    if (st) return fail(st, "weights", staged.why[0] ? staged.why : NULL);
+    if (staged.n_acts > DL_WASM_MAX_ACTS)
+        return fail(DL_ERR_TOO_LARGE, "weights", "the network needs more activations than this module holds (65,536 floats)");
+    for (size_t i = 0; i < staged.n_params; i++)
         if (!isfinite(staging[i])) return fail(DL_ERR_NAN, "weights", NULL);
-    memcpy(params, staging, model.n_params * sizeof *params);
-    static float alpha[DL_CLASSES * DL_MAX_CHANNELS]; /* Grad-CAM's, once per load */
-    if ((st = dl_gradcam_prepare(&model, alpha))) return fail(st, "weights", NULL);
+#ifdef DL_WASM_GRADCAM_ONLY
+    if (!dl_gradcam_closed_form(&staged))
+        return fail(DL_ERR_ARCH, "weights", "this network's Grad-CAM needs the backward pass, "
+                    "which only the module with every method has (digitlens-full.wasm)");
+#endif
+    memcpy(params, staging, staged.n_params * sizeof *params);
+    model = staged;
+    model.params = params;
+    /* Grad-CAM's alpha, once per load, where it does not depend on the input */
+    static float alpha[DL_CLASSES * DL_MAX_CHANNELS];
+    dl_gradcam_prepare(&model, dl_gradcam_closed_form(&model) ? alpha : NULL);
+    memset(&cam, 0, sizeof cam);
+    cam.grid = model.grid;
     loaded = 1;
     return DL_OK;
 }
@@ -370,7 +373,7 @@ static int cam_method(int method, unsigned mask)
     int st = dl_gradcam(&model, &work, input, mask, &cam);
     if (st) return st;
     const float *A = dl_layer_out(&model, &work, model.cam_layer);
-    const int n = (int)model.layers[model.cam_layer].out_size;
+    const int n = model.cam_k * model.map_size;
     int dead = 1;
     for (int i = 0; i < n && dead; i++) dead = A[i] == 0.0f;
     if (dead) {
@@ -407,23 +410,24 @@ EXPORT(dl_method_name) const char *wasm_method_name(int i)
     const char *n = method_name(i);
     return n ? n : "";
 }
-/* 24 or 28; 0 (nothing explained yet) reads as 24 */
-static int side_of(void) { return cam.side == DL_IN_H ? DL_IN_H : DL_MAP_H; }
+/* where the maps in cam.maps lie: the model's grid, or the input's (28) */
+static int side_of(void) { return cam.grid.side ? cam.grid.side : model.grid.side; }
 EXPORT(dl_result_side) int wasm_result_side(void) { return side_of(); }
-EXPORT(dl_result_pixmaps) float *wasm_result_pixmaps(void) { return &cam.pixmaps[0][0]; }
 EXPORT(dl_result_undefined) unsigned wasm_result_undefined(void) { return cam.undefined; }
 EXPORT(dl_set_side) int wasm_set_side(int side)
 {
-    if (side != DL_MAP_H && side != DL_IN_H) return fail(DL_ERR_ARG, "maps", "side must be 24 or 28");
-    cam.side = side;
+    if (!loaded) return fail(DL_ERR_ARG, "maps", "no weights loaded");
+    if (side == DL_IN_H) cam.grid = dl_input_grid;
+    else if (side == model.grid.side) cam.grid = model.grid;
+    else return fail(DL_ERR_ARG, "maps", "side must be the network's map side or 28");
     return DL_OK;
 }
-static const float *map_of(int c) { return side_of() == DL_IN_H ? cam.pixmaps[c] : cam.maps[c]; }
+static const float *map_of(int c) { return dl_cam_map(&cam, c); }
 
 EXPORT(dl_result_digit) int wasm_result_digit(void) { return cam.digit; }
 EXPORT(dl_result_logits) float *wasm_result_logits(void) { return cam.logits; }
 EXPORT(dl_result_probs) float *wasm_result_probs(void) { return cam.probs; }
-EXPORT(dl_result_maps) float *wasm_result_maps(void) { return &cam.maps[0][0]; }
+EXPORT(dl_result_maps) float *wasm_result_maps(void) { return cam.maps; }
 
 /* ---- display ----------------------------------------------------------- */
 
@@ -440,6 +444,7 @@ static int check_class(int cls, const char *context)
 
 static int check_maps(const char *context)
 {
+    if (!loaded) return fail(DL_ERR_ARG, context, "no weights loaded (the maps' grid is the network's)");
     int n = side_of() * side_of();
     for (int c = 0; c < DL_CLASSES; c++)
         for (int i = 0; i < n; i++)
@@ -453,23 +458,22 @@ EXPORT(dl_place) int wasm_place(int cls, int w, int h)
     if ((st = check_class(cls, "place")) || (st = check_side(w, h, DL_WASM_HEAT_SIDE, "place")) ||
         (st = check_maps("place")))
         return st;
-    if ((st = dl_cam_place_side(place_buf, h, w, map_of(cls), side_of()))) return fail(st, "place", NULL);
+    if ((st = dl_cam_place(place_buf, h, w, map_of(cls), &cam.grid))) return fail(st, "place", NULL);
     return DL_OK;
 }
 
 EXPORT(dl_heat) int wasm_heat(int cls, int w, int h, int cmap, int flags, unsigned mask)
 {
     int st;
-    if ((st = check_class(cls, "heat")) || (st = check_side(w, h, DL_WASM_HEAT_SIDE, "heat")) ||
-        (st = check_maps("heat")))
+    if ((st = check_class(cls, "heat")) || (st = check_side(w, h, DL_WASM_HEAT_SIDE, "heat")))
         return st;
     if (cmap != DL_VIRIDIS && cmap != DL_INFERNO)
         return fail(DL_ERR_ARG, "heat", "colormap must be 0 (viridis) or 1 (inferno)");
     if (flags & ~(DL_HEAT_SHARED | DL_HEAT_ALPHA))
         return fail(DL_ERR_ARG, "heat", "unknown flag");
-
     if (mask > DL_ALL_CLASSES)
         return fail(DL_ERR_ARG, "heat", "class mask must be 0..0x3FF (0 = all ten)");
+    if ((st = check_maps("heat"))) return st;
 
     /* Shared scale: the maps of the classes in mask, copied together so one
      * dl_cam_normalize sees them all. */
@@ -493,7 +497,7 @@ EXPORT(dl_heat) int wasm_heat(int cls, int w, int h, int cmap, int flags, unsign
         dl_cam_normalize(norm_buf, map_of(cls), 1, SS, 0);
         map = norm_buf;
     }
-    if ((st = dl_cam_place_side(place_buf, h, w, map, S))) return fail(st, "heat", NULL);
+    if ((st = dl_cam_place(place_buf, h, w, map, &cam.grid))) return fail(st, "heat", NULL);
     size_t n = (size_t)w * (size_t)h;
     for (size_t i = 0; i < n; i++) {
         float t = place_buf[i];

@@ -76,9 +76,13 @@ void json_floats(FILE *f, const float *v, int n);
 
 /* ---- loading ----------------------------------------------------------- */
 
-/* Plan the seed network, allocate its parameters and load `path` into them.
- * meta may be NULL. Exits with "digitlens: PATH: problem" on failure. */
+/* Plan the network a weights file describes (the seed network when it says
+ * nothing), allocate its parameters and load `path` into them. meta may be
+ * NULL. Exits with "digitlens: PATH: problem" on failure. */
 void cli_load_model(dl_model *m, const char *path, dl_meta *meta);
+/* "digitlens: WHAT: m->why" when the plan or load said why, else
+ * dl_strerror(status); exit 1. */
+_Noreturn void cli_fail_model(const char *what, const dl_model *m, int status);
 
 /* An IDX images file and its labels file from DIR, read whole and checked
  * to hold the same number of items. Exits on failure. */

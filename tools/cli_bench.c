@@ -339,7 +339,7 @@ int cli_bench(int argc, char **argv)
         st = dl_gradcam(&m, &w, xs[(r + warm) % N_IMG], DL_ALL_CLASSES, &cam);
         double t1 = now();
         if (st != DL_OK) cli_fail("bench: gradcam", st);
-        sink += cam.maps[9][300];
+        sink += dl_cam_map(&cam, 9)[m.map_size / 2];
         if (r >= 0) t[r] = (t1 - t0) * 1e6;
     }
     rows[nr++] = (row){ "native.gradcam10", "native forward + Grad-CAM 10 classes, 1 image",
@@ -377,7 +377,9 @@ int cli_bench(int argc, char **argv)
      * shorter epoch are scaled to 60,000 images. */
     {
         dl_model tm;
-        dl_model_plan(&tm, dl_seednet, DL_SEEDNET_LAYERS, DL_SEEDNET_CAM_LAYER);
+        dl_arch arch;
+        dl_model_arch(&m, &arch); /* the weights' network */
+        dl_model_plan(&tm, &arch);
         if ((st = dl_model_alloc(&tm)) != DL_OK) cli_fail("bench", st);
         dl_model_init_he(&tm, 1);
         dl_train_config cfg = dl_train_defaults();

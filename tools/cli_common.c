@@ -156,18 +156,24 @@ void json_floats(FILE *f, const float *v, int n)
 
 void cli_load_model(dl_model *m, const char *path, dl_meta *meta)
 {
-    int st = dl_model_plan(m, dl_seednet, DL_SEEDNET_LAYERS, DL_SEEDNET_CAM_LAYER);
-    if (st == DL_OK) st = dl_model_alloc(m);
-    if (st != DL_OK) cli_fail("seed network", st);
-
     uint8_t *buf;
     size_t len;
-    if ((st = dl_read_file(path, &buf, &len)) != DL_OK) cli_fail(path, st);
-    dl_tensor t[DL_MAX_TENSORS];
-    int n = dl_model_tensors(m, m->params, t);
-    st = dl_st_load(buf, len, t, n, meta);
-    free(buf);
+    int st = dl_read_file(path, &buf, &len);
     if (st != DL_OK) cli_fail(path, st);
+    float *params = malloc((size_t)DL_MAX_PARAMS * sizeof *params);
+    if (!params) cli_fail(path, DL_ERR_NOMEM);
+    st = dl_model_load(m, buf, len, params, DL_MAX_PARAMS, meta);
+    free(buf);
+    if (st != DL_OK) cli_fail_model(path, m, st);
+    /* keep what the network needs (dl_model_free frees m->params) */
+    float *fit = realloc(params, m->n_params * sizeof *params);
+    m->params = fit ? fit : params;
+}
+
+void cli_fail_model(const char *what, const dl_model *m, int status)
+{
+    if (m->why[0]) cli_failf(what, "%s", m->why);
+    cli_fail(what, status);
 }
 
 static char *join(const char *dir, const char *name)

@@ -246,8 +246,8 @@ static void write_overlays(const options *o, const cli_input *in, int index,
     float *heat = malloc(sizeof(float) * S2 * (size_t)n);
     if (!heat) cli_fail(in->path, DL_ERR_NOMEM);
     for (int j = 0; j < n; j++) {
-        int st = dl_cam_place_side(heat + j * S2, o->size, o->size, dl_cam_map(cam, cls[j]),
-                                   cam->side);
+        int st = dl_cam_place(heat + j * S2, o->size, o->size, dl_cam_map(cam, cls[j]),
+                              &cam->grid);
         if (st != DL_OK) cli_fail(in->path, st);
     }
     dl_cam_normalize(heat, heat, n, (int)S2, n > 1);
@@ -275,8 +275,13 @@ static void print_json(const cli_input *in, int index, const dl_cam *cam,
     json_floats(stdout, cam->logits, DL_CLASSES);
     fputs(",\"probs\":", stdout);
     json_floats(stdout, cam->probs, DL_CLASSES);
-    printf(",\"side\":%d,\"maps\":{", cam->side);
-    int S = cam->side, undef = 0;
+    const int S = cam->grid.side;
+    printf(",\"side\":%d,\"grid\":{\"side\":%d,\"off\":", S, S);
+    json_number(stdout, cam->grid.off);
+    fputs(",\"stride\":", stdout);
+    json_number(stdout, cam->grid.stride);
+    fputs("},\"maps\":{", stdout);
+    int undef = 0;
     for (int j = 0; j < n; j++) {
         printf("%s\"%d\":[", j ? "," : "", cls[j]);
         for (int r = 0; r < S; r++) {
@@ -285,6 +290,19 @@ static void print_json(const cli_input *in, int index, const dl_cam *cam,
         }
         fputc(']', stdout);
         undef += (cam->undefined >> cls[j]) & 1;
+    }
+    /* each map on the 28x28 input (dl_cam_place): comparable with pixels
+     * without knowing the network's geometry */
+    fputs("},\"placed\":{", stdout);
+    for (int j = 0; j < n; j++) {
+        float placed[DL_IN_SIZE];
+        dl_cam_place(placed, DL_IN_H, DL_IN_W, dl_cam_map(cam, cls[j]), &cam->grid);
+        printf("%s\"%d\":[", j ? "," : "", cls[j]);
+        for (int r = 0; r < DL_IN_H; r++) {
+            if (r) fputc(',', stdout);
+            json_floats(stdout, placed + r * DL_IN_W, DL_IN_W);
+        }
+        fputc(']', stdout);
     }
     fputc('}', stdout);
     if (undef) { /* zero maps by definition, not by evidence */
@@ -304,7 +322,7 @@ static void print_text(const cli_input *in, int index, const dl_cam *cam,
     if (in->is_idx) printf("%s[%d]", in->path, index);
     else printf("%s", in->path);
     printf(": %d (%.1f%%)\n", cam->digit, 100.0 * cam->probs[cam->digit]);
-    int S = cam->side;
+    int S = cam->grid.side;
     for (int j = 0; j < n; j++) {
         float norm[DL_IN_SIZE];
         const float *map = dl_cam_map(cam, cls[j]);

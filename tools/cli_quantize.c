@@ -289,9 +289,11 @@ int cli_quantize(int argc, char **argv)
     cli_dataset d;
     cli_load_dataset(&d, data, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
     double acc_in = accuracy(&m, &d, threads, in);
-    st = dl_model_plan(&q, dl_seednet, DL_SEEDNET_LAYERS, DL_SEEDNET_CAM_LAYER);
+    dl_arch arch;
+    dl_model_arch(&m, &arch); /* the file's own network */
+    st = dl_model_plan(&q, &arch);
     if (st == DL_OK) st = dl_model_alloc(&q);
-    if (st != DL_OK) cli_fail("seed network", st);
+    if (st != DL_OK) cli_fail_model(in, &q, st);
 
     /* how each tensor is stored; d4 also changes the dense layer's values */
     dl_tensor t[DL_MAX_TENSORS], tq[DL_MAX_TENSORS];
@@ -343,12 +345,17 @@ int cli_quantize(int argc, char **argv)
             if (tq[i].data == q.params + fc->w_off) how[i] = (dl_st_how){DL_ST_D4, 0, steps};
         }
         /* short: the page downloads it (the format: weights/README.md) */
+        char convs[128] = ""; /* "conv.weight" (the seed), "conv1.weight, conv2.weight" */
+        for (int i = 0; i < m.n_layers; i++)
+            if (m.layers[i].spec.kind == DL_CONV)
+                snprintf(convs + strlen(convs), sizeof convs - strlen(convs), "%s%s.weight",
+                         convs[0] ? ", " : "", m.layers[i].spec.name);
         snprintf(desc, sizeof desc,
-                 "d4: fc.weight 4-bit level steps, step %.3g x row RMS, GPTQ on %d images "
-                 "(damp %.3g); conv.weight int8/channel; biases F32", step, calib, damp);
+                 "d4: %s.weight 4-bit level steps, step %.3g x row RMS, GPTQ on %d images "
+                 "(damp %.3g); %s int8/channel; biases F32", fc->spec.name, step, calib, damp, convs);
         if (calib == 0)
-            snprintf(desc, sizeof desc, "d4: fc.weight 4-bit level steps, step %.3g x row RMS, "
-                     "rounded; conv.weight int8/channel; biases F32", step);
+            snprintf(desc, sizeof desc, "d4: %s.weight 4-bit level steps, step %.3g x row RMS, "
+                     "rounded; %s int8/channel; biases F32", fc->spec.name, step, convs);
     } else {
         for (int i = 0; i < n; i++)
             how[i] = (dl_st_how){dtype == DL_ST_I8 && t[i].ndim >= 2 ? DL_ST_I8

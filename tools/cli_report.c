@@ -126,10 +126,10 @@ static void overlay(canvas *c, int x0, int y0, int S, const float *x, const floa
         }
 }
 
-/* a map of either side, placed at S x S and scaled to its own maximum */
-static void heat_of(float *heat, int S, const float *map, int side)
+/* a map on grid g, placed at S x S and scaled to its own maximum */
+static void heat_of(float *heat, int S, const float *map, const dl_grid *g)
 {
-    dl_cam_place_side(heat, S, S, map, side);
+    dl_cam_place(heat, S, S, map, g);
     dl_cam_normalize(heat, heat, 1, S * S, 0);
 }
 
@@ -240,7 +240,7 @@ static void map28(float *out, const dl_model *mdl, dl_work *w, dl_cam *cam, cons
     }
     int st = dl_cam_method(mdl, w, x, m, 1u << c, cam);
     if (st != DL_OK) cli_fail("report", st);
-    dl_cam_place_side(out, DL_IN_H, DL_IN_W, dl_cam_map(cam, c), cam->side);
+    dl_cam_place(out, DL_IN_H, DL_IN_W, dl_cam_map(cam, c), &cam->grid);
     float mx = 0;
     for (int i = 0; i < DL_IN_SIZE; i++) mx = fmaxf(mx, out[i]);
     *empty = !(mx > 0);
@@ -414,7 +414,8 @@ int cli_report(int argc, char **argv)
     for (size_t i = 0; i < (size_t)N * DL_IN_SIZE; i++) X[i] = d.imgs.pixels[i] / 255.0f;
     const uint8_t *lab = d.lbls.labels;
     int conf[10][10] = {{0}}, empty_own[10] = {0}, pred_n[10] = {0};
-    static float meanmap[10][DL_MAP_SIZE], meanx[10][DL_IN_SIZE];
+    static float meanmap[10][DL_MAX_MAP_SIZE], meanx[10][DL_IN_SIZE];
+    const int Z = m.map_size;
     int mean_n[10] = {0};
 #pragma omp parallel
     {
@@ -429,7 +430,7 @@ int cli_report(int argc, char **argv)
             pred[i] = cam->digit;
             memcpy(P + (size_t)i * 10, cam->probs, sizeof cam->probs);
             float mx = 0;
-            for (int p = 0; p < DL_MAP_SIZE; p++) mx = fmaxf(mx, cam->maps[cam->digit][p]);
+            for (int p = 0; p < Z; p++) mx = fmaxf(mx, dl_cam_map(cam, cam->digit)[p]);
 #pragma omp critical
             {
                 conf[lab[i]][cam->digit]++;
@@ -438,7 +439,7 @@ int cli_report(int argc, char **argv)
                 if (cam->digit == lab[i]) {
                     int c = lab[i];
                     mean_n[c]++;
-                    for (int p = 0; p < DL_MAP_SIZE; p++) meanmap[c][p] += cam->maps[c][p];
+                    for (int p = 0; p < Z; p++) meanmap[c][p] += dl_cam_map(cam, c)[p];
                     for (int p = 0; p < DL_IN_SIZE; p++) meanx[c][p] += X[(size_t)i * DL_IN_SIZE + p];
                 }
             }
@@ -554,7 +555,7 @@ int cli_report(int argc, char **argv)
                 if (lab[i] != c) continue;
                 const float *x = X + (size_t)i * DL_IN_SIZE;
                 dl_gradcam(&m, &w, x, DL_ALL_CLASSES, &cam);
-                heat_of(heat, TILE, cam.maps[cam.digit], 24);
+                heat_of(heat, TILE, dl_cam_map(&cam, cam.digit), &cam.grid);
                 overlay(&cv, k * (TILE + 2) + 1, c * (TILE + 2) + 1, TILE, x, heat);
                 k++;
             }
@@ -562,12 +563,12 @@ int cli_report(int argc, char **argv)
         /* mean input and mean Grad-CAM of each class over its correct predictions */
         canvas mv = canvas_new(10 * (TILE + 2), 2 * (TILE + 2), 255);
         for (int c = 0; c < 10; c++) {
-            float mx[DL_IN_SIZE], mm_[DL_MAP_SIZE], top = 0;
+            float mx[DL_IN_SIZE], mm_[DL_MAX_MAP_SIZE], top = 0;
             for (int p = 0; p < DL_IN_SIZE; p++) { mx[p] = meanx[c][p] / (mean_n[c] ? mean_n[c] : 1); top = fmaxf(top, mx[p]); }
             for (int p = 0; p < DL_IN_SIZE; p++) mx[p] /= top > 0 ? top : 1;
-            for (int p = 0; p < DL_MAP_SIZE; p++) mm_[p] = meanmap[c][p] / (mean_n[c] ? mean_n[c] : 1);
+            for (int p = 0; p < Z; p++) mm_[p] = meanmap[c][p] / (mean_n[c] ? mean_n[c] : 1);
             overlay(&mv, c * (TILE + 2) + 1, 1, TILE, mx, NULL);
-            heat_of(heat, TILE, mm_, 24);
+            heat_of(heat, TILE, mm_, &m.grid);
             overlay(&mv, c * (TILE + 2) + 1, TILE + 3, TILE, mx, heat);
         }
         save(out, "mean_gradcam.png", &mv);
@@ -595,9 +596,9 @@ int cli_report(int argc, char **argv)
             const float *x = X + (size_t)err[k] * DL_IN_SIZE;
             dl_gradcam(&m, &w, x, DL_ALL_CLASSES, &cam);
             overlay(&cv, k * (TILE + 2) + 1, 1, TILE, x, NULL);
-            heat_of(heat, TILE, cam.maps[pred[err[k]]], 24);
+            heat_of(heat, TILE, dl_cam_map(&cam, pred[err[k]]), &cam.grid);
             overlay(&cv, k * (TILE + 2) + 1, TILE + 3, TILE, x, heat);
-            heat_of(heat, TILE, cam.maps[lab[err[k]]], 24);
+            heat_of(heat, TILE, dl_cam_map(&cam, lab[err[k]]), &cam.grid);
             overlay(&cv, k * (TILE + 2) + 1, 2 * (TILE + 2) + 1, TILE, x, heat);
         }
         save(out, "errors.png", &cv);
@@ -610,7 +611,7 @@ int cli_report(int argc, char **argv)
             overlay(&mv, 1, c * (TILE + 2) + 1, TILE, x, NULL);
             for (int mm = 0; mm < DL_M_COUNT; mm++) {
                 dl_cam_method(&m, &w, x, mm, DL_ALL_CLASSES, &cam);
-                heat_of(heat, TILE, dl_cam_map(&cam, cam.digit), cam.side);
+                heat_of(heat, TILE, dl_cam_map(&cam, cam.digit), &cam.grid);
                 overlay(&mv, (mm + 1) * (TILE + 2) + 1, c * (TILE + 2) + 1, TILE, x, heat);
             }
         }

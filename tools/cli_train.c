@@ -1,5 +1,6 @@
-/* cli_train.c — `digitlens train`: the seed network on MNIST, with a progress
- * bar, a checkpoint per epoch, --resume, and atomically written weights. */
+/* cli_train.c — `digitlens train`: a built-in network (the seed network or
+ * the two-conv one) on MNIST, with a progress bar, a checkpoint per epoch,
+ * --resume, and atomically written weights that describe their network. */
 #include <math.h>
 #include <stdarg.h>
 #include <omp.h>
@@ -21,13 +22,16 @@ void cli_train_usage_init(void)
     snprintf(cli_train_usage, sizeof cli_train_usage,
         "usage: digitlens train [OPTIONS]\n"
         "\n"
-        "Train the seed network on the MNIST training images, report the test\n"
-        "accuracy after each epoch, and write the weights (safetensors, with the\n"
-        "test accuracy, recipe and date in the metadata). A checkpoint is written\n"
+        "Train a network on the MNIST training images, report the test accuracy\n"
+        "after each epoch, and write the weights (safetensors, with the\n"
+        "architecture, test accuracy, recipe and date in the metadata). A\n"
+        "checkpoint is written\n"
         "to FILE.ckpt after every epoch; --resume continues from it. Both files\n"
         "are written atomically: an existing FILE stays intact until training\n"
         "has succeeded.\n"
         "\n"
+        "  --arch NAME       seednet (default) or twoconv; the defaults below are\n"
+        "                    seednet's (twoconv: see README, Training)\n"
         "  --data DIR        MNIST IDX files (default " CLI_DEFAULT_DATA ")\n"
         "  --epochs N        epochs (default %d)\n"
         "  --batch N         minibatch size (default %d)\n"
@@ -35,7 +39,7 @@ void cli_train_usage_init(void)
         "  --optimizer NAME  adam or sgd (default %s)\n"
         "  --seed N          random seed: init, shuffle, augmentation (default %llu)\n"
         "  --threads N       OpenMP threads (default %d; the weights depend on it)\n"
-        "  --out FILE        weights to write (default " CLI_DEFAULT_WEIGHTS ");\n"
+        "  --out FILE        weights to write (default weights/NAME.safetensors);\n"
         "                    --weights FILE is the same\n"
         "  --resume          continue from FILE.ckpt\n"
         "  --no-augment      no random affine augmentation (default: shift +-%g px,\n"
@@ -141,7 +145,7 @@ static void meta_setf(dl_meta *m, const char *key, const char *fmt, ...)
 /* What produced the weights, in the safetensors metadata. */
 static void recipe_meta(dl_meta *meta, const dl_train_config *c, int n_train)
 {
-    meta_setf(meta, "format", "digitlens seednet v1");
+    meta_setf(meta, "format", "digitlens v2");
     meta_setf(meta, "epochs", "%d", c->epochs);
     meta_setf(meta, "seed", "%llu", (unsigned long long)c->seed);
     meta_setf(meta, "batch", "%d", c->batch);
@@ -163,8 +167,8 @@ static void recipe_meta(dl_meta *meta, const dl_train_config *c, int n_train)
  * epochs) only with the same recipe: refuse another one. */
 static void check_recipe(const char *ckpt, const dl_meta *now)
 {
-    static const char *const keys[] = {"epochs", "batch", "lr", "lr_schedule", "optimizer",
-                                       "augmentation", "threads", "train_images"};
+    static const char *const keys[] = {"architecture", "epochs", "batch", "lr", "lr_schedule",
+                                       "optimizer", "augmentation", "threads", "train_images"};
     uint8_t *buf;
     size_t len;
     dl_meta was = {0};
@@ -185,12 +189,19 @@ int cli_train(int argc, char **argv)
 {
     const char *usage = cli_train_usage;
     dl_train_config cfg = dl_train_defaults();
-    const char *data = cli_default(CLI_DEFAULT_DATA), *out = cli_default(CLI_DEFAULT_WEIGHTS);
+    const char *data = cli_default(CLI_DEFAULT_DATA), *out = NULL, *arch_name = "seednet";
     int resume = 0, json = 0;
     long limit = -1;
+    /* the architecture first: its recipe is the default the flags change */
+    for (int i = 1; i < argc; i++)
+        if (cli_is_flag(argv[i], "--arch")) arch_name = cli_value(argc, argv, &i, usage);
+    const dl_arch *arch = dl_arch_named(arch_name);
+    if (!arch) cli_usage_error(usage, "--arch: '%s' is not seednet or twoconv", arch_name);
+    if (arch == &dl_twoconv) cfg = dl_train_defaults_twoconv();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (cli_is_flag(a, "--data")) data = cli_value(argc, argv, &i, usage);
+        if (cli_is_flag(a, "--arch")) cli_value(argc, argv, &i, usage);
+        else if (cli_is_flag(a, "--data")) data = cli_value(argc, argv, &i, usage);
         else if (cli_is_flag(a, "--epochs"))
             cfg.epochs = (int)cli_int("--epochs", cli_value(argc, argv, &i, usage), 1, 10000, usage);
         else if (cli_is_flag(a, "--batch"))
@@ -226,6 +237,11 @@ int cli_train(int argc, char **argv)
         else cli_usage_error(usage, "unexpected argument '%s'", a);
     }
     if (cfg.threads < 1) cfg.threads = omp_get_max_threads();
+    char default_out[64];
+    if (!out) {
+        snprintf(default_out, sizeof default_out, "weights/%s.safetensors", arch_name);
+        out = cli_default(default_out);
+    }
 
     char ckpt[4096];
     snprintf(ckpt, sizeof ckpt, "%s.ckpt", out);
@@ -238,10 +254,10 @@ int cli_train(int argc, char **argv)
     if (limit > 0 && limit < n) n = (int)limit;
 
     dl_model m;
-    int st = dl_model_plan(&m, dl_seednet, DL_SEEDNET_LAYERS, DL_SEEDNET_CAM_LAYER);
+    int st = dl_model_plan(&m, arch);
     if (st == DL_OK) st = dl_model_alloc(&m);
     if (st == DL_OK) st = dl_model_init_he(&m, cfg.seed);
-    if (st != DL_OK) cli_fail("seed network", st);
+    if (st != DL_OK) cli_fail(arch_name, st);
     dl_trainer t;
     if ((st = dl_trainer_init(&t, &m, &cfg)) != DL_OK) cli_fail("trainer", st);
     if (resume && (st = dl_checkpoint_load(&t, ckpt)) != DL_OK) {
@@ -252,6 +268,7 @@ int cli_train(int argc, char **argv)
     int first = resume ? t.epoch : 0;
 
     dl_meta extra = {0};
+    if ((st = dl_arch_to_meta(arch, &extra)) != DL_OK) cli_fail(arch_name, st);
     recipe_meta(&extra, &t.cfg, n); /* t.cfg: the seed may come from the checkpoint */
     if (resume) check_recipe(ckpt, &extra);
 

@@ -9,7 +9,8 @@ export type Pixels28 = ArrayLike<number>;
 export type Classes = 'all' | number | readonly number[];
 
 /** What the failure was: a dl_status name ('ARG', 'NAN', 'SHAPE', 'NO_INK',
- * 'IMAGE_SIZE', ...), 'HTTP' for a failed fetch, 'NO_WASM' without WebAssembly. */
+ * 'IMAGE_SIZE', ...; for weights files also 'ARCH', 'CAM_LAYER', 'TOO_LARGE'),
+ * 'HTTP' for a failed fetch, 'NO_WASM' without WebAssembly. */
 export type ErrorCode = string;
 
 export class DigitLensError extends Error {
@@ -37,8 +38,9 @@ export const METHODS: readonly Method[];
 
 export interface Explanation extends Classification {
   method: Method;
-  /** 24 (maps of 24x24) or 28 (the guided methods' 28x28 maps). */
-  side: 24 | 28;
+  /** The maps' side: the network's (Lens.mapSide: 24 for the seed network,
+   * 10 for two-conv), or 28 for the guided methods' maps on the input. */
+  side: number;
   /** Classes whose map is zero by definition for this input and method. */
   undefined: number[];
   logits: Float32Array; // (10) pre-softmax class scores
@@ -95,7 +97,11 @@ export interface Lens {
    * returned (its arrays are overwritten; nothing is allocated per call). */
   explain(pixels28: Pixels28,
           options?: { classes?: Classes; method?: Method; into?: Explanation }): Explanation;
-  /** A raw 24x24 map placed on the input at width x height (cell (i,j) on pixel (i+2,j+2)). */
+  /** The loaded network's maps are mapSide x mapSide (24: seed network; 10: two-conv). */
+  readonly mapSide: number;
+  /** A raw map (mapSide^2 values, or 784 on the input) placed on the input at
+   * width x height: each cell on the centre of the input window it came from
+   * (seed: cell (i,j) on pixel (i+2,j+2); two-conv: on 2i+4.5, 2j+4.5). */
   place(map: ArrayLike<number>, width?: number, height?: number): Float32Array;
   /** The map of class cls normalised, placed and coloured. maps: 10 entries, null for absent. */
   heatmap(maps: readonly (ArrayLike<number> | null)[], cls: number, options?: HeatmapOptions): Heatmap;

@@ -13,7 +13,7 @@
 // pixels28: 784 numbers in 0..1, row-major, white ink on black (MNIST's scale).
 // Every bad argument throws a DigitLensError whose message says what is wrong.
 
-const N_CLASSES = 10, IN_SIZE = 784, MAP_SIZE = 576, ALL = 0x3ff;
+const N_CLASSES = 10, IN_SIZE = 784, ALL = 0x3ff;
 const SHARED = 1, ALPHA = 2;
 const COLORMAPS = { viridis: 0, inferno: 1 };
 /** CAM methods, in dl_cam_method_id order (c/digitlens.h); formulas in README. */
@@ -21,7 +21,8 @@ export const METHODS = Object.freeze(['gradcam', 'gradcam++', 'xgradcam', 'hires
   'scorecam', 'ablationcam', 'eigencam', 'counterfactual', 'guided-backprop', 'guided-gradcam']);
 // dl_status names, in digitlens.h order
 const CODES = ('OK ARG NOMEM NOT_FOUND IS_DIR IO EMPTY_FILE TRUNCATED HEADER_LEN JSON DTYPE ' +
-  'SHAPE OFFSETS MISSING NAN MAGIC DIMS LABEL NOT_PNG IMAGE_SIZE NO_INK DIVERGED').split(' ');
+  'SHAPE OFFSETS MISSING NAN MAGIC DIMS LABEL NOT_PNG IMAGE_SIZE NO_INK DIVERGED ARCH CAM_LAYER ' +
+  'TOO_LARGE').split(' ');
 
 export class DigitLensError extends Error {
   /** @param {string} message @param {string} [code] e.g. 'NO_INK', 'SHAPE', 'HTTP' */
@@ -137,7 +138,14 @@ export async function load({ weights, wasm, methods = 'all' } = {}) {
   const [instance, wbytes] = await Promise.all([
     compile(wasmURL).then((mod) => WebAssembly.instantiate(mod, {})), weightBytes]);
   const lens = new Lens(instance.exports, simd);
-  lens.setWeights(wbytes);
+  try {
+    lens.setWeights(wbytes);
+  } catch (e) {
+    // a network whose Grad-CAM needs the backward pass: the full module has it
+    if (e.code === 'ARCH' && wasm === undefined && methods === 'gradcam' && /full\.wasm/.test(e.message))
+      return load({ weights: wbytes, methods: 'all' });
+    throw e;
+  }
   return lens;
 }
 
@@ -253,15 +261,21 @@ class Lens {
     return { digit: this.#x.dl_result_digit(), probs: this.#floats(this.#x.dl_result_probs(), N_CLASSES) };
   }
 
+  /** The loaded network's Grad-CAM maps are mapSide x mapSide (24: the
+   * seed network; 10: two-conv). */
+  get mapSide() { return this.#x.dl_map_side(); }
+
   /**
-   * Grad-CAM: maps[c] is the raw 24x24 map of class c (Float32Array(576)),
-   * null for a class not asked for. classes: 'all' (default), a class, or a list.
-   * into: a result of an earlier explain(), refilled in place and returned
-   * (its arrays are overwritten): no allocation per call, for a caller that
-   * explains on every stroke and keeps only the latest result.
+   * Grad-CAM: maps[c] is the raw map of class c, mapSide x mapSide values
+   * (Float32Array), null for a class not asked for. classes: 'all'
+   * (default), a class, or a list. into: a result of an earlier explain(),
+   * refilled in place and returned (its arrays are overwritten): no
+   * allocation per call, for a caller that explains on every stroke and
+   * keeps only the latest result.
    */
-  // method: one of METHODS; the guided ones give 28x28 maps (784 values),
-  // the others 24x24. undefined: classes whose map is zero by definition.
+  // method: one of METHODS; the guided ones give 28x28 maps (784 values, on
+  // the input), the others mapSide x mapSide (side says which).
+  // undefined: classes whose map is zero by definition.
   explain(pixels28, { classes = 'all', method = 'gradcam', into } = {}) {
     const mask = maskOf(classes, 'explain');
     const id = METHODS.indexOf(method);
@@ -279,9 +293,9 @@ class Lens {
     if (!b || b.all.length !== N_CLASSES * n) b = newBuffers(n);
     // the result buffers are static in the module, and its memory never grows
     const v = (this.#views ??= {
-      24: this.#view(x.dl_result_maps(), N_CLASSES * MAP_SIZE), 28: this.#view(x.dl_result_pixmaps(), N_CLASSES * IN_SIZE),
+      maps: this.#view(x.dl_result_maps(), N_CLASSES * IN_SIZE),
       logits: this.#view(x.dl_result_logits(), N_CLASSES), probs: this.#view(x.dl_result_probs(), N_CLASSES) });
-    b.all.set(v[side]);
+    b.all.set(v.maps.subarray(0, N_CLASSES * n));
     b.logits.set(v.logits);
     b.probs.set(v.probs);
     const r = into ?? {};
@@ -300,14 +314,14 @@ class Lens {
   #maps(maps, what) {
     if (!Array.isArray(maps) || maps.length !== N_CLASSES)
       fail(`${what}: maps must be an array of 10 (one per class; null for absent)`);
-    // 24x24 maps (576 values) or the guided methods' 28x28 (784), all alike
-    const n = maps.find((m) => m != null)?.length === IN_SIZE ? IN_SIZE : MAP_SIZE;
-    this.#check(this.#x.dl_set_side(n === IN_SIZE ? 28 : 24));
-    const at = (n === IN_SIZE ? this.#x.dl_result_pixmaps() : this.#x.dl_result_maps()) >> 2;
+    // the network's maps (mapSide^2 values) or the guided methods' 28x28 (784), all alike
+    const s = this.mapSide, n = maps.find((m) => m != null)?.length === IN_SIZE ? IN_SIZE : s * s;
+    this.#check(this.#x.dl_set_side(n === IN_SIZE ? 28 : s));
+    const at = this.#x.dl_result_maps() >> 2;
     let mask = 0;
     maps.forEach((m, c) => {
       if (m == null) { this.#f32.fill(0, at + c * n, at + (c + 1) * n); return; }
-      if (m.length !== n) fail(`${what}: maps[${c}] must hold ${n} values (${n === MAP_SIZE ? '24x24' : '28x28'}), got ${m.length}`);
+      if (m.length !== n) fail(`${what}: maps[${c}] must hold ${n} values (${n === IN_SIZE ? '28x28' : `${s}x${s}`}), got ${m.length}`);
       this.#f32.set(m, at + c * n);
       mask |= 1 << c;
     });
@@ -315,8 +329,9 @@ class Lens {
   }
 
   /**
-   * A raw 24x24 map placed on the input at width x height (receptive-field
-   * centres, 2-pixel border, bilinear half-pixel): Float32Array(width*height).
+   * A raw map placed on the input at width x height: each cell on the
+   * centre of the input window it came from (the network's geometry),
+   * bilinear, zero beyond the map: Float32Array(width*height).
    */
   place(map, width = 28, height = width) {
     const maps = Array(N_CLASSES).fill(null);

@@ -96,7 +96,7 @@ static void expect_reject(const char *json, const void *data, size_t dlen, int w
 static void test_roundtrip_seednet(void **state)
 {
     dl_model m;
-    assert_ok(dl_model_plan(&m, dl_seednet, DL_SEEDNET_LAYERS, DL_SEEDNET_CAM_LAYER));
+    assert_ok(dl_model_plan(&m, &dl_seednet));
     assert_int_equal(m.n_params, DL_SEEDNET_PARAMS);
     float *p1 = malloc(sizeof(float) * DL_SEEDNET_PARAMS);
     float *p2 = calloc(DL_SEEDNET_PARAMS, sizeof(float));

@@ -97,7 +97,7 @@ static int group_teardown(void **state)
 
 static void new_model(dl_model *m, uint64_t init_seed)
 {
-    assert_ok(dl_model_plan(m, dl_seednet, DL_SEEDNET_LAYERS, DL_SEEDNET_CAM_LAYER));
+    assert_ok(dl_model_plan(m, &dl_seednet));
     assert_ok(dl_model_alloc(m));
     assert_ok(dl_model_init_he(m, init_seed));
 }
@@ -520,14 +520,14 @@ static void test_checkpoint_resume(void **state)
     free(buf);
 
     /* another architecture: DL_ERR_ARG, trainer untouched */
-    static const dl_layer_spec small[] = {
+    static const dl_arch small = { 5, 1, {
         { DL_CONV, "conv", 6, 5 }, { DL_RELU, "relu", 0, 0 },
         { DL_MAXPOOL, "pool", 2, 0 }, { DL_FLATTEN, "flatten", 0, 0 },
         { DL_DENSE, "fc", 10, 0 },
-    };
+    } };
     dl_model ms;
     dl_trainer ts;
-    assert_ok(dl_model_plan(&ms, small, 5, 1));
+    assert_ok(dl_model_plan(&ms, &small));
     assert_ok(dl_model_alloc(&ms));
     assert_ok(dl_model_init_he(&ms, 5));
     assert_ok(dl_trainer_init(&ts, &ms, &c));

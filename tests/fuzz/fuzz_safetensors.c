@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static float params[DL_SEEDNET_PARAMS];
     static int planned;
     if (!planned) {
-        FUZZ_CHECK(dl_model_plan(&m, dl_seednet, DL_SEEDNET_LAYERS, DL_SEEDNET_CAM_LAYER) == DL_OK);
+        FUZZ_CHECK(dl_model_plan(&m, &dl_seednet) == DL_OK);
         m.params = params;
         planned = 1;
     }

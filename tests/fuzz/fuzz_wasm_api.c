@@ -49,7 +49,7 @@ static void seed_weights(void)
 {
     static dl_model m;
     static float p[DL_SEEDNET_PARAMS];
-    FUZZ_CHECK(dl_model_plan(&m, dl_seednet, DL_SEEDNET_LAYERS, DL_SEEDNET_CAM_LAYER) == DL_OK);
+    FUZZ_CHECK(dl_model_plan(&m, &dl_seednet) == DL_OK);
     m.params = p;
     FUZZ_CHECK(dl_model_init_he(&m, 1) == DL_OK);
     dl_tensor t[DL_MAX_TENSORS];

@@ -551,7 +551,11 @@ describe('train', { skip: noData }, () => {
         assert.deepEqual(header['conv.weight'].shape, [12, 1, 5, 5]);
         assert.deepEqual(header['fc.weight'].shape, [10, 1728]);
         const m = header.__metadata__;
-        assert.equal(m.format, 'digitlens seednet v1');
+        assert.equal(m.format, 'digitlens v2');
+        // the file describes its network
+        assert.deepEqual(JSON.parse(m.architecture), [['conv', 'conv', 12, 5], ['relu', 'relu'],
+            ['maxpool', 'pool', 2], ['flatten', 'flatten'], ['dense', 'fc', 10]]);
+        assert.equal(m.cam_layer, 'relu');
         assert.equal(Number(m.test_accuracy).toFixed(4), e.test_acc.toFixed(4));
         assert.equal(m.epochs, '1');
         assert.equal(m.train_images, '2000');
@@ -565,6 +569,29 @@ describe('train', { skip: noData }, () => {
         const c = run(['classify', '--weights', out, '--json', '--limit', '10', T10K]);
         assert.equal(c.status, 0, c.stderr);
         assert.equal(parseLines(c.stdout).length, 10);
+    });
+
+    test('train --arch twoconv: the two-conv network, described in its file, classified and explained at 10x10', () => {
+        const out = path.join(tmp, 'twoconv.safetensors');
+        const r = run(['train', '--arch', 'twoconv', '--limit', '2000', '--epochs', '1', '--json', '--out', out]);
+        assert.equal(r.status, 0, r.stderr);
+        const [e] = parseLines(r.stdout);
+        assert.ok(e.loss < 2.1 && e.test_acc > 0.6, `loss ${e.loss}, test accuracy ${e.test_acc}`);
+        const { header } = readSafetensors(out);
+        assert.deepEqual(header['conv1.weight'].shape, [16, 1, 5, 5]);
+        assert.deepEqual(header['conv2.weight'].shape, [32, 16, 3, 3]);
+        assert.deepEqual(header['fc.weight'].shape, [10, 800]);
+        assert.equal(header.__metadata__.cam_layer, 'relu2');
+        assert.equal(JSON.parse(header.__metadata__.architecture).length, 8);
+        const x = run(['explain', '--weights', out, '--json', '--class', 'all', '--index', '0', T10K]);
+        assert.equal(x.status, 0, x.stderr);
+        const o = JSON.parse(x.stdout);
+        assert.equal(o.side, 10);
+        assert.deepEqual(o.grid, { side: 10, off: 4.5, stride: 2 });
+        assert.equal(o.maps['3'].length, 10);
+        assert.equal(o.placed['3'].length, 28);
+        assert.equal(o.placed['3'].flat().length, 784);
+        assert.match(run(['train', '--arch', 'lenet']).stderr, /--arch: 'lenet' is not seednet or twoconv/);
     });
 
     test('an interrupted run resumed from its checkpoint gives the same weights', async () => {
