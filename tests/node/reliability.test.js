@@ -18,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { avx512Instructions, describeAvx512 } from './isa.js';
+import { decodePNG, assertOverlayShows, placedMax } from './overlay.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = path.join(ROOT, 'build', 'digitlens');
@@ -138,8 +139,16 @@ describe('the CLI under valgrind', { skip: noBin }, () => {
     const r = valgrind(['explain', '--class', 'all', '--json', '--out', out, '--weights', WEIGHTS, png]);
     assert.equal(r.status, 0, `valgrind exit ${r.status}:\n${r.stderr.slice(-6000)}`);
     assert.equal(r.stderr.trim(), '', 'valgrind and the CLI print nothing on stderr');
-    assert.equal(JSON.parse(r.stdout).digit, 1);
+    const o = JSON.parse(r.stdout);
+    assert.equal(o.digit, 1);
     assert.equal(fs.readdirSync(out).filter((f) => f.endsWith('.png')).length, 10);
+    // what was written under valgrind is the overlays of the JSON's maps, on one scale
+    const top = Math.max(...Object.values(o.maps).map((m) => placedMax(m.flat(), 280)));
+    let hot = 0;
+    for (let c = 0; c < 10; c++)
+      hot += assertOverlayShows(decodePNG(fs.readFileSync(path.join(out, `digit-class${c}.png`))), { S: 280 },
+        o.maps[c].flat(), top, `class ${c}`).hot;
+    assert.ok(hot > 1000, `${hot} pixels with heat`);
   });
 
   test('classify --json on IDX images: no error reported', { skip: noData }, () => {
