@@ -1,6 +1,6 @@
 // cli.test.js — the `digitlens` command: bad input gives one line naming the
 // file and the problem (exit 1), usage errors exit 2, and classify, explain,
-// eval and train do what issue 2 says, with numbers checked.
+// eval and train do what the README says, with numbers checked.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
