@@ -11,14 +11,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { ROOT, WEB, CHROMIUM, CHROMIUM_ARGS, serveWeb, drawOn } from './harness.js';
+import { ROOT, WEB, CHROMIUM, CHROMIUM_ARGS, needChromium, serveWeb, drawOn } from './harness.js';
 
 const BUILD = path.join(ROOT, 'build');
 const NEEDS = ['digitlens.wasm', 'digitlens-nosimd.wasm', 'digitlens-full.wasm', 'seednet.safetensors',
   'samples.bin', 'digit-lens.min.js'];
 const missing = NEEDS.filter((f) => !fs.existsSync(path.join(WEB, f)));
-const skip = !fs.existsSync(CHROMIUM) ? `${CHROMIUM} not installed (make setup)`
-  : missing.length ? `web/${missing.join(', web/')} not built (make wasm)` : false;
+const skip = needChromium() || (missing.length ? `web/${missing.join(', web/')} not built (make wasm)` : false);
 
 // Strokes in pad units (0..1), each a list of points.
 const DIGITS = {
