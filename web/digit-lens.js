@@ -359,6 +359,10 @@ export class DigitLens extends HTMLElement {
     this.#stroke = null;
     cancelAnimationFrame(this.#frame);
     this.#frame = 0;
+    // The pad as the stroke list paints it, which is how undo repaints it: a
+    // stroke painted piece by piece while drawn differs from the same stroke
+    // painted whole at its antialiased edges (enough to change the reading).
+    this.#redraw();
     this.#update();
   }
 

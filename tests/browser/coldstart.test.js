@@ -34,14 +34,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { ROOT, WEB, CHROMIUM, CHROMIUM_ARGS, serveWeb, cpuTimes, openBare, chromiumIdle, coldProbe as probe } from './harness.js';
+import { ROOT, WEB, CHROMIUM, CHROMIUM_ARGS, needChromium, serveWeb, cpuTimes, openBare, chromiumIdle, coldProbe as probe } from './harness.js';
 
 const OUT = path.join(ROOT, 'build', 'coldstart.json');
 const RUNS = 15; // this shared machine swings by a quarter from run to run: 15 steady the median
 const NEEDS = ['digit-lens.min.js', 'digitlens.wasm', 'seednet.safetensors', 'index.html'];
 const missing = NEEDS.filter((f) => !fs.existsSync(path.join(WEB, f)));
-const skip = !fs.existsSync(CHROMIUM) ? `${CHROMIUM} not installed (make setup)`
-  : missing.length ? `web/${missing.join(', web/')} not built (make wasm)` : false;
+const skip = needChromium() || (missing.length ? `web/${missing.join(', web/')} not built (make wasm)` : false);
 
 // The browser's own share: a page of one line of HTML and one external
 // one-line script, which notes its first animation frame. Served, loaded and

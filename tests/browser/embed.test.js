@@ -16,13 +16,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { WEB, CHROMIUM, CHROMIUM_ARGS, serveWeb, drawOn } from './harness.js';
+import { WEB, CHROMIUM, CHROMIUM_ARGS, needChromium, serveWeb, drawOn } from './harness.js';
 
 const NEEDS = ['digitlens.wasm', 'digitlens-nosimd.wasm', 'seednet.safetensors', 'samples.bin',
   'digit-lens.min.js'];
 const missing = NEEDS.filter((f) => !fs.existsSync(path.join(WEB, f)));
-const skip = !fs.existsSync(CHROMIUM) ? `${CHROMIUM} not installed (make setup)`
-  : missing.length ? `web/${missing.join(', web/')} not built (make wasm)` : false;
+const skip = needChromium() || (missing.length ? `web/${missing.join(', web/')} not built (make wasm)` : false);
 
 // What the element may fetch: its own files, nothing else (the full wasm only
 // when another method is chosen, which these tests do not do).

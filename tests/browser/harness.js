@@ -1,5 +1,7 @@
 // What the browser tests share: paths, the static server as `make demo` runs
 // it, and Chromium's flags for this machine (no network but loopback).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,6 +13,17 @@ export const CHROMIUM = '/usr/bin/chromium';
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu',
   '--disable-background-networking', '--disable-component-update', '--no-first-run',
   '--disable-sync', '--disable-quic'];
+
+/** Every browser test file calls this first. Without Chromium it adds one
+ * test that fails and says what to install (a machine to fix, not tests to
+ * skip and pass) and returns a reason for the file's suites to skip; with
+ * it, false. */
+export function needChromium() {
+  if (fs.existsSync(CHROMIUM)) return false;
+  const why = `${CHROMIUM} is not installed: the browser tests need it (make setup installs it: apt-get install chromium)`;
+  test('Chromium is installed', () => assert.fail(why));
+  return why;
+}
 
 /** tools/serve.mjs serving root (default web/) on a free port; resolves
  * to { server, origin }. */

@@ -1,6 +1,6 @@
 // cli.test.js — the `digitlens` command: bad input gives one line naming the
 // file and the problem (exit 1), usage errors exit 2, and classify, explain,
-// eval and train do what issue 2 says, with numbers checked.
+// eval and train do what the README says, with numbers checked.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { decodePNG, assertOverlayShows, placedMax } from './overlay.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = path.join(ROOT, 'build', 'digitlens');
@@ -400,11 +401,22 @@ describe('classify and explain with any weights', { skip: noBin }, () => {
         assert.equal(files.length, 1);
         assert.match(files[0], /^stroke-class\d\.png$/);
         assert.deepEqual(pngSize(path.join(out, files[0])), [280, 280]);
+        // the overlay shows the predicted class's map (its own scale)
+        const [o] = parseLines(run(['explain', '--weights', f['weights.safetensors'], '--json', '--class', 'all',
+                                    f['stroke.png']]).stdout);
+        assert.equal(files[0], `stroke-class${o.digit}.png`);
+        const own = o.maps[o.digit].flat();
+        assertOverlayShows(decodePNG(fs.readFileSync(path.join(out, files[0]))), { S: 280 }, own,
+                           placedMax(own, 280), files[0]);
         r = run(['explain', '--weights', f['weights.safetensors'], '--out', out, '--class', 'all',
                  '--size', '56', '--cmap', 'viridis', f['stroke.png']]);
         assert.equal(r.status, 0, r.stderr);
-        for (let c = 0; c < 10; c++)
-            assert.deepEqual(pngSize(path.join(out, `stroke-class${c}.png`)), [56, 56]);
+        const top = Math.max(...Object.values(o.maps).map((m) => placedMax(m.flat(), 56)));
+        for (let c = 0; c < 10; c++) {
+            const file = path.join(out, `stroke-class${c}.png`);
+            assert.deepEqual(pngSize(file), [56, 56]);
+            assertOverlayShows(decodePNG(fs.readFileSync(file)), { S: 56 }, o.maps[c].flat(), top, `class ${c}`);
+        }
     });
     test('explain --out into a path that is a file fails with one line', () => {
         const r = run(['explain', '--weights', f['weights.safetensors'], '--out', f['notpng.png'],
@@ -488,8 +500,20 @@ describe('classify, explain, eval with the committed weights', { skip: noWeights
         const r = run(['explain', '--out', out, '--class', 'all', '--index', '3', T10K]);
         assert.equal(r.status, 0, r.stderr);
         assert.equal(fs.readdirSync(out).length, 10);
-        for (let c = 0; c < 10; c++)
-            assert.deepEqual(pngSize(path.join(out, `t10k-images-idx3-ubyte-3-class${c}.png`)), [280, 280]);
+        // Each overlay shows its class's map, all ten on one scale: heat where
+        // the map is at least a quarter of the largest, none where it is zero.
+        // (Checked to fail when explain --out blends no heat, opacity 0.)
+        const [o] = parseLines(run(['explain', '--json', '--class', 'all', '--index', '3', T10K]).stdout);
+        const top = Math.max(...Object.values(o.maps).map((m) => placedMax(m.flat(), 280)));
+        let hot = 0, cold = 0;
+        for (let c = 0; c < 10; c++) {
+            const file = path.join(out, `t10k-images-idx3-ubyte-3-class${c}.png`);
+            assert.deepEqual(pngSize(file), [280, 280]);
+            const n = assertOverlayShows(decodePNG(fs.readFileSync(file)), { S: 280 }, o.maps[c].flat(), top, `class ${c}`);
+            hot += n.hot;
+            cold += n.cold;
+        }
+        assert.ok(hot > 2000 && cold > 10 * 280 * 280 / 4, `pixels checked: ${hot} with heat, ${cold} without`);
     });
     test('eval --json: accuracy >= 98.9%, consistent with the confusion matrix', () => {
         const r = run(['eval', '--json']);

@@ -2,7 +2,7 @@
 // (weights/seednet-d4.safetensors: fc.weight as 4-bit differences of levels on
 // a grid of 0.6 x each row's RMS, conv.weight I8 with per-channel scales,
 // biases F32), they score >= 99.04 % on the test set (at most 0.05 points
-// below the F32 weights' 99.09 %, issue 4), an independent decoder here reads
+// below the F32 weights' 99.09 %), an independent decoder here reads
 // them to the same accuracy as the C loader, and `make quantize` makes the
 // same bytes again.
 import { test } from 'node:test';

@@ -1,4 +1,4 @@
-// reliability.test.js — issue 6, the parts `make test` runs:
+// reliability.test.js — the reliability checks `make test` runs:
 //   - the cmocka tests built with clang -fsanitize=address,undefined
 //     (build/asan/, `make asan`), one subtest per C test case, with no
 //     sanitizer report (leaks included);
@@ -9,7 +9,8 @@
 //   - crash-safe training: `train` SIGKILLed at random moments, several times
 //     in a row, each time resumed; the previous weights file stays intact
 //     until the run completes, and the result equals an uninterrupted run.
-// The sanitizer builds need clang-14 (make setup installs it).
+// The sanitizer builds need clang-14 and the valgrind run valgrind (make
+// setup installs both); without them these tests fail and say so.
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -18,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { avx512Instructions, describeAvx512 } from './isa.js';
+import { decodePNG, assertOverlayShows, placedMax } from './overlay.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = path.join(ROOT, 'build', 'digitlens');
@@ -33,7 +35,13 @@ const FUZZ = ['safetensors', 'idx', 'png', 'preprocess', 'wasm_api'];
 const FUZZ_DIR = path.join(ROOT, 'tests', 'fuzz');
 
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-const noClang = has('clang-14') ? false : 'clang-14 not installed (make setup)';
+// A machine without clang-14 fails here, saying what to install, rather than
+// skipping the sanitizer and fuzz suites and passing. (Checked by looking
+// for a name that is not installed: one failed test, exit status 1.)
+const CLANG = 'clang-14';
+const noClang = has(CLANG) ? false : `${CLANG} is not installed: the sanitizer and fuzz suites need it ` +
+  '(make setup installs it: apt-get install clang-14 libclang-rt-14-dev libomp-14-dev)';
+if (noClang) test(`${CLANG} is installed`, () => assert.fail(noClang));
 const noBin = fs.existsSync(BIN) ? false : `${BIN} not built (make native)`;
 const noData = noBin || (fs.existsSync(path.join(DATA, '.verified')) ? false : `${DATA} not fetched (make data)`);
 
@@ -138,8 +146,16 @@ describe('the CLI under valgrind', { skip: noBin }, () => {
     const r = valgrind(['explain', '--class', 'all', '--json', '--out', out, '--weights', WEIGHTS, png]);
     assert.equal(r.status, 0, `valgrind exit ${r.status}:\n${r.stderr.slice(-6000)}`);
     assert.equal(r.stderr.trim(), '', 'valgrind and the CLI print nothing on stderr');
-    assert.equal(JSON.parse(r.stdout).digit, 1);
+    const o = JSON.parse(r.stdout);
+    assert.equal(o.digit, 1);
     assert.equal(fs.readdirSync(out).filter((f) => f.endsWith('.png')).length, 10);
+    // what was written under valgrind is the overlays of the JSON's maps, on one scale
+    const top = Math.max(...Object.values(o.maps).map((m) => placedMax(m.flat(), 280)));
+    let hot = 0;
+    for (let c = 0; c < 10; c++)
+      hot += assertOverlayShows(decodePNG(fs.readFileSync(path.join(out, `digit-class${c}.png`))), { S: 280 },
+        o.maps[c].flat(), top, `class ${c}`).hot;
+    assert.ok(hot > 1000, `${hot} pixels with heat`);
   });
 
   test('classify --json on IDX images: no error reported', { skip: noData }, () => {

@@ -8,11 +8,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { decodePNG, assertOverlayShows, placedMax } from './overlay.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = path.join(ROOT, 'build', 'digitlens');
 const WEIGHTS = path.join(ROOT, 'weights', 'seednet.safetensors');
 const T10K = path.join(ROOT, 'data', 'mnist', 't10k-images-idx3-ubyte');
+const T10K_LABELS = path.join(ROOT, 'data', 'mnist', 't10k-labels-idx1-ubyte');
 const METHODS = ['gradcam', 'gradcam++', 'xgradcam', 'hirescam', 'layercam', 'scorecam',
   'ablationcam', 'eigencam', 'counterfactual', 'guided-backprop', 'guided-gradcam'];
 
@@ -115,7 +117,13 @@ describe('explain --method', { skip }, () => {
     assert.equal(r.status, 0, r.stderr);
     const files = fs.readdirSync(out);
     assert.equal(files.length, 1);
-    assert.ok(fs.readFileSync(path.join(out, files[0])).subarray(1, 4).toString() === 'PNG');
+    // the map of the predicted class, on its own scale, placed with no border
+    const o = JSON.parse(run(['explain', '--method', 'guided-gradcam', '--json', T10K, '--index', '3']).stdout);
+    assert.equal(files[0], `t10k-images-idx3-ubyte-3-class${o.digit}.png`);
+    const map = o.maps[o.digit].flat(), img = decodePNG(fs.readFileSync(path.join(out, files[0])));
+    assert.equal(img.width, 280);
+    const { hot } = assertOverlayShows(img, { S: 280 }, map, placedMax(map, 280), files[0]);
+    assert.ok(hot > 100, `${hot} pixels with heat`);
   });
 });
 
@@ -138,6 +146,29 @@ describe('report', { skip }, () => {
       const p = path.join(out, f);
       assert.ok(fs.existsSync(p) && fs.statSync(p).size > 100, f);
     }
+  });
+
+  // The gallery: the first ten test digits of each class (a row each), each
+  // with the Grad-CAM map of its predicted class on its own scale. (Checked to
+  // fail when report's overlays blend no heat, opacity 0.)
+  test('gallery.png: each digit with the Grad-CAM map of its prediction, where the map places it', () => {
+    const img = decodePNG(fs.readFileSync(path.join(out, 'gallery.png')));
+    const S = img.width / 10 - 2; // tiles of S x S, 2 pixels apart
+    assert.ok(Number.isInteger(S) && img.height === img.width, `10 x 10 tiles (${img.width}x${img.height})`);
+    const labels = fs.readFileSync(T10K_LABELS).subarray(8), first = [];
+    for (let c = 0; c < 10; c++)
+      for (let i = 0, k = 0; k < 10; i++) if (labels[i] === c) first.push({ i, c, k: k++ });
+    const limit = Math.max(...first.map((t) => t.i)) + 1;
+    const maps = run(['explain', '--json', T10K, '--limit', String(limit)]).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    let hot = 0, cold = 0;
+    for (const { i, c, k } of first) {
+      const o = maps[i], map = o.maps[o.digit].flat();
+      const n = assertOverlayShows(img, { x0: k * (S + 2) + 1, y0: c * (S + 2) + 1, S }, map, placedMax(map, S),
+        `test image ${i} (row ${c}, column ${k})`);
+      hot += n.hot;
+      cold += n.cold;
+    }
+    assert.ok(hot > 100 * 50 && cold > 100 * S * S / 4, `pixels checked: ${hot} with heat, ${cold} without`);
   });
 
   test('index.html is CSP-safe: no inline script or style, links resolve', () => {

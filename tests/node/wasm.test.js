@@ -3,9 +3,10 @@
 // and without SIMD): they load with zero imports and fixed memory; on the
 // first 1,000 MNIST test images they agree with the native build (digits,
 // logits, probs and Grad-CAM maps the same bits), and the
-// small module's Grad-CAM is the full module's to the bit; bad arguments
-// throw errors that say what is wrong; 10,000 calls in a row leave the
-// memory as it was.
+// small module's Grad-CAM is the full module's to the bit; an engine without
+// SIMD (tests/node/nosimd.js) gets the plain builds, with the same bits; bad
+// arguments throw errors that say what is wrong; 10,000 calls in a row leave
+// the memory as it was.
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -137,6 +138,48 @@ describe('digitlens.js in Node', { skip: noWeights }, () => {
     assert.equal(typeof lens.metadata, 'object');
     const fromBytes = await load({ weights: weightBytes().buffer });
     assert.deepEqual(fromBytes.classify(x), lens.classify(x));
+  });
+
+  // README: browsers without WebAssembly SIMD get the -nosimd twins. Node
+  // here is made such an engine (nosimd.js: every SIMD module refused), in a
+  // process of its own; the loader must see it and load the plain builds, and
+  // they give this process's SIMD results bit for bit. (Checked to fail with
+  // a simdSupported() that always says yes: the SIMD build is refused.)
+  test('an engine without SIMD: simdSupported() says no, load() takes the -nosimd builds, the same bits', { skip: noData }, async () => {
+    const imgs = mnist(20);
+    const child = `
+      import { withoutSimd } from ${JSON.stringify(new URL('./nosimd.js', import.meta.url).href)};
+      withoutSimd();
+      const { load, simdSupported, wasmFile } = await import(${JSON.stringify(pathToFileURL(path.join(WEB, 'digitlens.js')).href)});
+      const fs = await import('node:fs');
+      const { weights, imgs } = JSON.parse(fs.readFileSync(0, 'utf8'));
+      const simdBytes = fs.readFileSync(${JSON.stringify(path.join(WEB, BUILDS.simd))});
+      const refused = await WebAssembly.compile(simdBytes).then(() => false, (e) => e instanceof WebAssembly.CompileError);
+      const w = new Uint8Array(fs.readFileSync(weights));
+      const small = await load({ weights: w, methods: 'gradcam' }), full = await small.withAllMethods();
+      const out = (r) => ({ digit: r.digit, logits: [...r.logits], probs: [...r.probs], maps: r.maps.map((m) => [...m]) });
+      console.log(JSON.stringify({ probe: simdSupported(), files: [wasmFile('gradcam'), wasmFile('all')],
+        simd: [small.simd, full.simd], validates: WebAssembly.validate(simdBytes), refused,
+        small: imgs.map((x) => out(small.explain(x))), full: imgs.map((x) => out(full.explain(x))) }));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', child],
+      { input: JSON.stringify({ weights: WEIGHTS, imgs: imgs.map((x) => [...x]) }), encoding: 'utf8', maxBuffer: 64 << 20 });
+    assert.equal(r.status, 0, `the engine without SIMD:\n${r.stderr}`);
+    const o = JSON.parse(r.stdout);
+    assert.equal(o.validates, false, 'the engine refuses the SIMD build (validate)');
+    assert.ok(o.refused, 'the engine refuses the SIMD build (compile: a CompileError)');
+    assert.equal(o.probe, false, 'simdSupported() sees it');
+    assert.deepEqual(o.files, [BUILDS.nosimd, BUILDS['full-nosimd']]);
+    assert.deepEqual(o.simd, [false, false], 'load() took the plain builds');
+    const full = await load({ weights: weightBytes() });
+    assert.equal(full.simd, true);
+    imgs.forEach((x, i) => {
+      for (const [got, want] of [[o.small[i], lens.explain(x)], [o.full[i], full.explain(x)]]) {
+        assert.equal(got.digit, want.digit);
+        assert.deepEqual(Float32Array.from(got.logits), want.logits, `image ${i}: logits`);
+        assert.deepEqual(Float32Array.from(got.probs), want.probs, `image ${i}: probabilities`);
+        got.maps.forEach((m, c) => assert.deepEqual(Float32Array.from(m), want.maps[c], `image ${i}: map ${c}`));
+      }
+    });
   });
 
   test("load({ methods }): 'all' by default, 'gradcam' the small module; withAllMethods()", async () => {
