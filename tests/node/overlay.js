@@ -55,23 +55,26 @@ export function decodePNG(buf) {
 
 const INPUT = 28; // MNIST's side: the input every map is placed on
 
-/** A raw map (side x side, row-major; 24x24 or 28x28) placed on the S x S
- * image the way the README says, written here again: cell (i, j) is the
- * centre of input pixel (i + b, j + b), b = (28 - side) / 2, a border of zero
- * cells around it, resized with pixel centres at k + 0.5. -> {value(y, x):
- * the placed value, zeroNear(y, x): every cell within a cell of those the
- * pixel reads is zero}. */
-function placed(map, S) {
-  const side = Math.round(Math.sqrt(map.length)), b = (INPUT - side) / 2;
-  const cell = (r, c) => { r -= b; c -= b; return r < 0 || c < 0 || r >= side || c >= side ? 0 : map[r * side + c]; };
+/** A raw map (side x side, row-major) placed on the S x S image the way the
+ * README says, written here again: cell (i, j) is centred on input pixel
+ * (off + stride * i, off + stride * j) (grid: as `explain --json` gives it;
+ * by default off = (28 - side) / 2, stride 1: the seed network's 24x24 map
+ * and 28x28 maps), zero beyond the map, the input resized with pixel
+ * centres at k + 0.5. -> {value(y, x): the placed value, zeroNear(y, x):
+ * every cell within a cell of those the pixel reads is zero}. */
+function placed(map, S, grid) {
+  const side = Math.round(Math.sqrt(map.length));
+  const { off, stride } = grid ?? { off: (INPUT - side) / 2, stride: 1 };
+  const cell = (r, c) => (r < 0 || c < 0 || r >= side || c >= side ? 0 : map[r * side + c]);
   const src = (k) => Math.min(INPUT - 1, Math.max(0, ((k + 0.5) * INPUT) / S - 0.5));
+  const u = (k) => (src(k) - off) / stride; // cell coordinate
   return {
     value(y, x) {
-      const sy = src(y), sx = src(x), y0 = Math.floor(sy), x0 = Math.floor(sx), fy = sy - y0, fx = sx - x0;
+      const uy = u(y), ux = u(x), y0 = Math.floor(uy), x0 = Math.floor(ux), fy = uy - y0, fx = ux - x0;
       return (cell(y0, x0) * (1 - fx) + cell(y0, x0 + 1) * fx) * (1 - fy) + (cell(y0 + 1, x0) * (1 - fx) + cell(y0 + 1, x0 + 1) * fx) * fy;
     },
     zeroNear(y, x) {
-      const y0 = Math.floor(src(y)), x0 = Math.floor(src(x));
+      const y0 = Math.floor(u(y)), x0 = Math.floor(u(x));
       for (let r = y0 - 1; r <= y0 + 2; r++) for (let c = x0 - 1; c <= x0 + 2; c++) if (cell(r, c) !== 0) return false;
       return true;
     },
@@ -86,8 +89,8 @@ function placed(map, S) {
  * and plain gray (R = G = B) wherever no map cell near the pixel is
  * positive. Returns the counts compared, for the caller's own checks.
  */
-export function assertOverlayShows(img, { x0 = 0, y0 = 0, S = img.width }, map, top, what) {
-  const p = placed(map, S), at = (y, x) => ((y0 + y) * img.width + x0 + x) * img.channels;
+export function assertOverlayShows(img, { x0 = 0, y0 = 0, S = img.width, grid }, map, top, what) {
+  const p = placed(map, S, grid), at = (y, x) => ((y0 + y) * img.width + x0 + x) * img.channels;
   assert.ok(img.channels >= 3, `${what}: an RGB image`);
   let hot = 0, cold = 0;
   for (let y = 0; y < S; y++)
@@ -107,8 +110,8 @@ export function assertOverlayShows(img, { x0 = 0, y0 = 0, S = img.width }, map, 
 }
 
 /** The largest value of a raw map placed at S x S (the overlays' scale). */
-export function placedMax(map, S) {
-  const p = placed(map, S);
+export function placedMax(map, S, grid) {
+  const p = placed(map, S, grid);
   let top = 0;
   for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) top = Math.max(top, p.value(y, x));
   return top;
