@@ -9,6 +9,7 @@
 #include "digitlens.h"
 #include "simd.h"
 
+#include <stdint.h>
 #include <string.h>
 
 
@@ -130,15 +131,17 @@ static inline void conv_scatter(float *out, const float *in, const float *wT, co
     }
 }
 
-/* The gather path, for a feature map (C > 1, mostly non-zero after the
- * first layer's bias): each output position sums its C*K*K taps in
- * registers, XB = 3 positions of a row by 16 channels (four vectors) at a
- * time: per tap, four loads of weights and three of inputs feed twelve
- * multiply-adds. The taps come in (c, i, j) order; toff[t] is tap t's offset
- * from the window's top-left in one image's input. Taps where all XB inputs
- * are zero are dropped first (a ReLU and a max-pool leave many zeros): the
- * same sums. */
-enum { GATHER_XB = 3, GATHER_NV = 4 };
+/* The gather path, for a feature map (C > 1): each output position sums
+ * its C*K*K taps in registers, GATHER_XB = 5 positions of a row by 8
+ * channels (two vectors) at a time (the two-conv network's 10-wide rows are
+ * two such blocks; ten sums, two weight vectors and one input in registers
+ * fit the 16 of SSE and of WASM on x86): per tap, two loads of weights and
+ * five of inputs feed ten multiply-adds. The taps come in (c, i, j) order;
+ * toff[t] is tap t's offset from the window's top-left in one image's
+ * input. A ReLU and a max-pool before leave many zeros: a tap whose five
+ * inputs are all zero is dropped (the same sums), found from a bit mask of
+ * the non-zero columns of each input row rather than float compares. */
+enum { GATHER_XB = 5, GATHER_NV = 2 };
 static inline void gather_block(float *out, size_t plane, const float *in0, const float *wT,
                                 const float *bias, const int *taps, int nt, int OCP, int OC,
                                 int g0, const int XB, const int NV)
@@ -166,24 +169,34 @@ static inline void gather_block(float *out, size_t plane, const float *in0, cons
         }
 }
 
+enum { GATHER_ROWS = DL_MAX_CHANNELS * DL_IN_H };
 static void conv_gather(float *out, const float *in, const float *wT, const float *bias,
                         const int *toff, int C, int H, int W, int OC, int K)
 {
-    const int OH = H - K + 1, OW = W - K + 1, P = OH * OW, OCP = (OC + 3) & ~3, T = C * K * K;
+    const int OH = H - K + 1, OW = W - K + 1, P = OH * OW, OCP = (OC + 3) & ~3;
+    /* bit x of nz[c*H + y]: in[c, y, x] is not zero */
+    uint32_t nz[GATHER_ROWS];
+    for (int r = 0; r < C * H; r++) {
+        uint32_t bits = 0;
+        for (int x = 0; x < W; x++) bits |= (uint32_t)(in[(size_t)r * W + x] != 0.0f) << x;
+        nz[r] = bits;
+    }
     int taps[2 * (CONV_WT / 4)];
     for (int y = 0; y < OH; y++)
         for (int x0 = 0; x0 < OW; x0 += GATHER_XB) {
             const int xb = OW - x0 < GATHER_XB ? OW - x0 : GATHER_XB;
+            const uint32_t window = ((1u << xb) - 1) << x0;
             const float *in0 = in + (size_t)y * W + x0;
             int nt = 0;
-            for (int t = 0; t < T; t++) { /* the taps with a non-zero input, no branch */
-                const float *v = in0 + toff[t];
-                int any = v[0] != 0.0f;
-                for (int p = 1; p < xb; p++) any |= v[p] != 0.0f;
-                taps[2 * nt] = t;
-                taps[2 * nt + 1] = toff[t];
-                nt += any;
-            }
+            for (int c = 0, t = 0; c < C; c++)
+                for (int i = 0; i < K; i++) {
+                    const uint32_t row = nz[c * H + y + i];
+                    for (int j = 0; j < K; j++, t++) { /* the taps with a non-zero input, no branch */
+                        taps[2 * nt] = t;
+                        taps[2 * nt + 1] = toff[t];
+                        nt += (row & (window << j)) != 0;
+                    }
+                }
             float *o = out + (size_t)y * OW + x0;
             for (int g0 = 0; g0 < OCP; g0 += 4 * GATHER_NV) {
                 const int nv = (OCP - g0) / 4 < GATHER_NV ? (OCP - g0) / 4 : GATHER_NV;
@@ -200,7 +213,8 @@ void dl_conv_forward(float *out, const float *inp, const float *w, const float *
                      int B, int C, int H, int W, int OC, int K)
 {
     const int OH = H - K + 1, OW = W - K + 1, taps = C * K * K, OCP = (OC + 3) & ~3;
-    if (taps * OCP <= CONV_WT && OW <= CONV_OW && (C > 1 || H * W <= CONV_PIX)) {
+    if (taps * OCP <= CONV_WT && OW <= CONV_OW && W <= 32 && C * H <= GATHER_ROWS &&
+        (C > 1 || H * W <= CONV_PIX)) {
         float wT[CONV_WT], bp[CONV_MAX_OCP] = { 0 };
         for (int t = 0; t < taps; t++) /* (OC, taps) -> (taps, OCP), zero-padded */
             for (int g = 0; g < OCP; g++) wT[t * OCP + g] = g < OC ? w[(size_t)g * taps + t] : 0.0f;
