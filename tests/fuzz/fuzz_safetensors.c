@@ -1,9 +1,9 @@
 /* fuzz_safetensors.c — libFuzzer target: dl_st_load on arbitrary bytes.
  *
  * Three readers of the same bytes, as the program has them: small tensors
- * (so the fuzzer reaches the data checks with short inputs), the seed
- * network's four tensors (the CLI and the page), and metadata only (the
- * trainer's checkpoint check). A file that loads must survive a round trip:
+ * (so the fuzzer reaches the data checks with short inputs), the network
+ * the file's metadata describes (dl_model_load: the CLI and the page), and
+ * metadata only (the trainer's checkpoint check). A file that loads must survive a round trip:
  * saved again it loads to the same floats. Nothing may be written to the
  * destination unless the load succeeds.
  */
@@ -40,19 +40,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(out);
     }
 
-    /* the seed network, as the CLI and the page load it */
+    /* the network the file describes (its "architecture" and "cam_layer"
+     * metadata; the seed network without them), as the CLI and the page
+     * load it: planned and loaded, or refused with a status and a one-line
+     * why; a network that loads runs a forward pass to finite logits */
+    static float params[1 << 16];
     static dl_model m;
-    static float params[DL_SEEDNET_PARAMS];
-    static int planned;
-    if (!planned) {
-        FUZZ_CHECK(dl_model_plan(&m, &dl_seednet) == DL_OK);
-        m.params = params;
-        planned = 1;
-    }
-    dl_tensor mt[DL_MAX_TENSORS];
-    int n = dl_model_tensors(&m, params, mt);
-    st = dl_st_load(data, size, mt, n, NULL);
+    st = dl_model_load(&m, data, size, params, 1 << 16, NULL);
     FUZZ_CHECK(dl_strerror(st) != NULL);
+    FUZZ_CHECK(memchr(m.why, 0, sizeof m.why) != NULL);
+    if (st == DL_OK) {
+        FUZZ_CHECK(m.params == params && m.n_params <= (1 << 16) && m.n_acts <= DL_MAX_ACTS);
+        FUZZ_CHECK(m.grid.side >= 2 && m.grid.side <= DL_MAX_MAP_SIDE &&
+                   m.map_size == m.grid.side * m.grid.side && m.cam_k >= 1 && m.cam_k <= DL_MAX_CHANNELS);
+        dl_work w;
+        FUZZ_CHECK(dl_work_alloc(&w, &m, 1) == DL_OK);
+        float x[DL_IN_SIZE] = { 0 };
+        x[400] = 1.0f;
+        FUZZ_CHECK(dl_forward(&m, &w, x, 1) == DL_OK);
+        dl_work_free(&w);
+    } else if (st == DL_ERR_ARCH || st == DL_ERR_CAM_LAYER || st == DL_ERR_TOO_LARGE) {
+        FUZZ_CHECK(m.why[0] != '\0'); /* these always say why */
+    }
 
     /* metadata only, as a checkpoint is first read */
     st = dl_st_load(data, size, NULL, 0, &meta);

@@ -47,6 +47,21 @@ put('safetensors', 'd4', st([['a_d4', 'U8', [2, 2], [0x81, 0x07, 0x78, 0x07]], [
 // the page's default weights, d4 (fc.weight_d4, conv.weight I8)
 put('safetensors', 'seednet-d4', fs.readFileSync(path.join(DIR, '../../../weights/seednet-d4.safetensors')));
 put('safetensors', 'meta-only', st([], { epoch: '3', adam_t: '100', seed: '1', n_params: '17', opt: 'adam' }));
+// networks described by their metadata: a small valid one (conv 2x3x3 ->
+// relu -> maxpool 2 -> conv 2x3x3 -> relu (A, 11x11) -> flatten -> dense 10:
+// no closed form), and the faults a weights file can have in it
+const tiny = JSON.stringify([['conv', 'c1', 2, 3], ['relu', 'r1'], ['maxpool', 'p1', 2], ['conv', 'c2', 2, 3],
+  ['relu', 'r2'], ['flatten', 'f'], ['dense', 'fc', 10]]);
+const ramp = (n, k) => Array.from({ length: n }, (_, i) => Math.sin(i * k) * 0.3);
+const tinyTensors = [['c1.weight', 'F32', [2, 1, 3, 3], ramp(18, 1.7)], ['c1.bias', 'F32', [2], [0.1, -0.1]],
+  ['c2.weight', 'F32', [2, 2, 3, 3], ramp(36, 2.3)], ['c2.bias', 'F32', [2], [0.05, 0.2]],
+  ['fc.weight', 'F32', [10, 242], ramp(2420, 0.37)], ['fc.bias', 'F32', [10], ramp(10, 1.1)]];
+put('safetensors', 'arch-tiny', st(tinyTensors, { architecture: tiny, cam_layer: 'r2' }));
+put('safetensors', 'arch-unknown-kind', st(tinyTensors, { architecture: tiny.replace('"maxpool"', '"avgpool"'), cam_layer: 'r2' }));
+put('safetensors', 'arch-cam-missing', st(tinyTensors, { architecture: tiny, cam_layer: 'relu9' }));
+put('safetensors', 'arch-cam-not-a-map', st(tinyTensors, { architecture: tiny, cam_layer: 'fc' }));
+put('safetensors', 'arch-tensors-mismatch', st(tinyTensors, { architecture: tiny.replace('["conv","c2",2,3]', '["conv","c2",3,3]'), cam_layer: 'r2' }));
+put('safetensors', 'arch-too-wide', st([], { architecture: tiny.replace('["conv","c1",2,3]', '["conv","c1",640,3]'), cam_layer: 'r2' }));
 put('safetensors', 'unpadded-unicode', st([['a', 'F32', [2, 3], A], ['b', 'F32', [4], B]], { 'ключ': '\u00e9\u4e2d\\u0041' }, false));
 
 // ---- IDX -------------------------------------------------------------------

@@ -161,6 +161,10 @@ before(() => {
     put('shape.safetensors', safetensors([['conv.weight', [12, 1, 3, 3], () => 0.1],
         ['conv.bias', [12], () => 0], ['fc.weight', [10, 1728], () => 0], ['fc.bias', [10], () => 0]]));
     put('nan.safetensors', safetensors(TENSORS.map(([n, sh]) => [n, sh, (i) => (i === 7 ? NaN : 0.01)])));
+    // the two-conv network's tensors without the metadata that says so
+    put('twoconv-tensors.safetensors', safetensors([['conv1.weight', [16, 1, 5, 5], () => 0.1],
+        ['conv1.bias', [16], () => 0], ['conv2.weight', [32, 16, 3, 3], () => 0.1], ['conv2.bias', [32], () => 0],
+        ['fc.weight', [10, 800], () => 0], ['fc.bias', [10], () => 0]]));
     put('badmagic-idx', idx(0x1f8b0808, // a gzip header: not unpacked
          [2, 28, 28], Buffer.alloc(2 * 784)));
     put('dims-idx', idx(0x00000803, [2, 20, 20], Buffer.alloc(2 * 400)));
@@ -178,6 +182,8 @@ before(() => {
     }
 });
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const SEEDS = (name) => path.join(ROOT, 'tests', 'fuzz', 'seeds', 'safetensors', name);
 
 // Each case: [argument, problem]; the file named in the error is the argument.
 const IMAGE_CASES = () => [
@@ -202,6 +208,16 @@ const WEIGHT_CASES = () => [
     [f['shape.safetensors'], /shape/],
     [f['nan.safetensors'], /NaN/],
     [f['notpng.png'], /header length|JSON|truncated/],
+    // weights files that describe a network this program cannot run, or
+    // tensors that are not the network's (tests/fuzz/seeds: node
+    // tests/fuzz/make_seeds.mjs writes them)
+    [SEEDS('arch-unknown-kind'), /architecture: layer 2 'p1': unknown kind 'avgpool'/],
+    [SEEDS('arch-cam-missing'), /cam_layer 'relu9' is not a layer of the architecture/],
+    [SEEDS('arch-cam-not-a-map'), /layer 6 'fc': cam_layer must be a conv or relu whose output is a map/],
+    [SEEDS('arch-tensors-mismatch'), /tensor c2\.weight: its shape is not the architecture's/],
+    [SEEDS('arch-too-wide'), /layer 0 'c1': filters must be 1 to 64/],
+    [f['twoconv-tensors.safetensors'],
+     /tensor conv\.weight: the architecture needs it; the file has none \(a file without architecture metadata is the seed network\)/],
 ];
 
 describe('bad input', { skip: noBin }, () => {

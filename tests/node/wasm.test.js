@@ -35,6 +35,13 @@ const noNative = noData || (fs.existsSync(BIN) ? false : `${BIN} not built (make
 
 const wasmURL = (b) => pathToFileURL(path.join(WEB, BUILDS[b]));
 const weightBytes = () => new Uint8Array(fs.readFileSync(WEIGHTS));
+// fn throws a DigitLensError with this code (if given) and a message matching re
+const throwsDL = (fn, code, re) => assert.throws(fn, (e) => {
+  assert.ok(e instanceof DigitLensError, `DigitLensError, got ${e}`);
+  if (code) assert.equal(e.code, code, e.message);
+  assert.match(e.message, re);
+  return true;
+});
 
 function mnist(n) {
   const buf = fs.readFileSync(T10K);
@@ -297,6 +304,39 @@ describe('digitlens.js in Node', { skip: noWeights }, () => {
     assert.equal(lens.place(map, 280, 140).length, 280 * 140);
   });
 
+  test('weights files describe their network: the two-conv network loads into the same module, bad architectures are refused and the weights in use stay', async () => {
+    const seedsDir = path.join(ROOT, 'tests', 'fuzz', 'seeds', 'safetensors');
+    const other = await load({ weights: weightBytes() });
+    assert.equal(other.mapSide, 24);
+    const x = new Float32Array(784);
+    for (let i = 200; i < 600; i += 3) x[i] = 0.8;
+    const before = other.explain(x);
+    for (const [file, code, why] of [['arch-unknown-kind', 'ARCH', /weights: architecture: layer 2 'p1': unknown kind 'avgpool'/],
+      ['arch-cam-missing', 'CAM_LAYER', /cam_layer 'relu9' is not a layer/],
+      ['arch-cam-not-a-map', 'CAM_LAYER', /cam_layer must be a conv or relu/],
+      ['arch-tensors-mismatch', 'SHAPE', /tensor c2\.weight: its shape is not the architecture's/],
+      ['arch-too-wide', 'TOO_LARGE', /filters must be 1 to 64/]]) {
+      throwsDL(() => other.setWeights(fs.readFileSync(path.join(seedsDir, file))), code, why);
+      const same = other.explain(x);
+      assert.deepEqual([...same.logits], [...before.logits], `${file}: the weights in use stay`);
+      assert.equal(other.mapSide, 24);
+    }
+    // a network without the closed form runs in the full module; its 11x11 maps
+    other.setWeights(fs.readFileSync(path.join(seedsDir, 'arch-tiny')));
+    assert.equal(other.mapSide, 11);
+    const r = other.explain(x);
+    assert.equal(r.side, 11);
+    assert.equal(r.maps[r.digit].length, 121);
+    assert.equal(other.place(r.maps[r.digit], 28, 28).length, 784);
+    // the small module: refused there with a pointer to the full one, and
+    // load() takes the full module for it
+    const small = await load({ weights: weightBytes(), methods: 'gradcam' });
+    throwsDL(() => small.setWeights(fs.readFileSync(path.join(seedsDir, 'arch-tiny'))), 'ARCH', /backward pass.*digitlens-full\.wasm/);
+    const auto = await load({ weights: fs.readFileSync(path.join(seedsDir, 'arch-tiny')), methods: 'gradcam' });
+    assert.equal(auto.methods.length, METHODS.length);
+    assert.equal(auto.mapSide, 11);
+  });
+
   test('heatmap() colours the map: per-map and shared scales, alpha from the value', () => {
     const maps = Array.from({ length: 10 }, (_, c) => new Float32Array(576).fill(c));
     maps[5][0] = 10; // hot cell at map (0,0) = pixel (2,2)
@@ -330,12 +370,6 @@ describe('digitlens.js in Node', { skip: noWeights }, () => {
   });
 
   describe('bad arguments throw errors that say what is wrong', () => {
-    const throwsDL = (fn, code, re) => assert.throws(fn, (e) => {
-      assert.ok(e instanceof DigitLensError, `DigitLensError, got ${e}`);
-      if (code) assert.equal(e.code, code, e.message);
-      assert.match(e.message, re);
-      return true;
-    });
 
     test('pixels: wrong length, not numbers, NaN, Infinity, out of 0..1', () => {
       throwsDL(() => lens.classify(new Float32Array(783)), 'ARG', /784 pixels.*got 783/);
