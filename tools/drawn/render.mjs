@@ -43,6 +43,30 @@ const FILES = {
   '/web/seednet.safetensors': ['web/seednet.safetensors', 'application/octet-stream'],
 };
 
+/** drag(box, strokes): the strokes (points in 0..1 of box, a page
+ * element's bounding box) as mouse drags on the page, one mouse event per
+ * point. They go out together over one DevTools session, in order, each
+ * acknowledged later: Chromium then hands the page the moves of one frame
+ * as one pointermove with its coalesced events, as for a fast mouse.
+ * (Awaiting each move, as page.mouse does, costs a frame: a drawing of 150
+ * points took 2.5 s.) */
+export async function dragger(page) {
+  const cdp = await page.context().newCDPSession(page);
+  const mouse = (type, [x, y], buttons) => cdp.send('Input.dispatchMouseEvent', {
+    type, x, y, buttons, button: type === 'mouseMoved' && !buttons ? 'none' : 'left',
+    clickCount: type === 'mouseMoved' ? 0 : 1 });
+  return async (box, strokes) => {
+    const at = ([x, y]) => [box.x + x * box.width, box.y + y * box.height];
+    const sent = [];
+    for (const s of strokes) {
+      sent.push(mouse('mouseMoved', at(s[0]), 0), mouse('mousePressed', at(s[0]), 1));
+      for (let i = 1; i < s.length; i++) sent.push(mouse('mouseMoved', at(s[i]), 1));
+      sent.push(mouse('mouseReleased', at(s[s.length - 1]), 0));
+    }
+    await Promise.all(sent);
+  };
+}
+
 /** A headless Chromium with the pad open: { draw(drawing) -> bytes(784), close() }. */
 export async function openPad() {
   for (const [, [f]] of Object.entries(FILES))
@@ -62,26 +86,11 @@ export async function openPad() {
   await page.waitForFunction(() => globalThis.drawnPad);
   await page.evaluate(() => globalThis.drawnPad.ready);
   const box = await page.locator('canvas').boundingBox();
-  const at = ([x, y]) => [box.x + x * box.width, box.y + y * box.height];
-
-  // The mouse events of a drawing go out together over one DevTools session,
-  // in order, each acknowledged later: Chromium then hands the page the moves
-  // of one frame as one pointermove with its coalesced events, as for a
-  // fast mouse. (Awaiting each move, as page.mouse does, costs a frame: a
-  // drawing of 150 points took 2.5 s.)
-  const cdp = await page.context().newCDPSession(page);
-  const mouse = (type, [x, y], buttons) => cdp.send('Input.dispatchMouseEvent',
-    { type, x, y, button: type === 'mouseMoved' && !buttons ? 'none' : 'left', buttons, clickCount: type === 'mouseMoved' ? 0 : 1 });
+  const drag = await dragger(page);
 
   async function draw(d) {
     await page.evaluate((pen) => globalThis.drawnPad.clear(pen), d.pen);
-    const sent = [];
-    for (const s of d.strokes) {
-      sent.push(mouse('mouseMoved', at(s[0]), 0), mouse('mousePressed', at(s[0]), 1));
-      for (let i = 1; i < s.length; i++) sent.push(mouse('mouseMoved', at(s[i]), 1));
-      sent.push(mouse('mouseReleased', at(s[s.length - 1]), 0));
-    }
-    await Promise.all(sent);
+    await drag(box, d.strokes);
     const { pixels, strokes } = await page.evaluate(() => globalThis.drawnPad.read());
     if (errors.length) throw new Error(`pad.html: ${errors.join('; ')}`);
     // every point sent reached the pad, where it was sent (coalesced moves unpacked)
