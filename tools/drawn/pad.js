@@ -64,7 +64,8 @@ const up = () => { stroke = null; };
 pad.addEventListener('pointerup', up);
 pad.addEventListener('pointercancel', up);
 
-const ready = load({ methods: 'gradcam' , weights: '/web/seednet.safetensors' });
+// (the weights do not matter to preprocessing; load() wants some)
+const ready = load({ methods: 'gradcam', weights: '/web/seednet.safetensors' });
 
 // web/digit-lens.js #redraw (no sample digit here)
 function redraw() {
