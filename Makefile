@@ -171,6 +171,24 @@ data: data/mnist/.verified
 data/mnist/.verified: tools/fetch_mnist.sh
 	@bash tools/fetch_mnist.sh data/mnist
 
+# Digits that are not MNIST's: pen strokes (tools/drawn/strokes.mjs, the
+# committed seed) played as mouse drags on the page's pad in headless
+# Chromium, preprocessed by the page's code (tools/drawn/render.mjs):
+#   data/drawn/drawn/   1,100 digits in ten styles   t10k-images-idx3-ubyte
+#   data/drawn/writer/  300 digits of one hand       t10k-labels-idx1-ubyte
+#   data/drawn/{drawn,writer}-styles.json            each image's style
+# `build/digitlens eval --data data/drawn/drawn` scores a set,
+# tools/drawn/score.mjs per style (tools/drawn/README.md). Same bytes every run.
+.PHONY: drawn
+DRAWN_SRC := tools/drawn/strokes.mjs tools/drawn/render.mjs tools/drawn/pad.html \
+             tools/drawn/pad.js tools/drawn/pad.css
+drawn: setup
+	@$(MAKE) --no-print-directory data/drawn/.built
+data/drawn/.built: $(DRAWN_SRC) web/digitlens.js web/digitlens.wasm web/digitlens-nosimd.wasm \
+                   web/seednet.safetensors
+	node tools/drawn/render.mjs --out data/drawn
+	@touch $@
+
 # ---- tests -------------------------------------------------------------
 # One node --test run counts every test: tests/node/c.test.js runs the
 # cmocka binaries, the rest test the CLI, the wasm and the page.
