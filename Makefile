@@ -136,6 +136,7 @@ web/digitlens-full-nosimd.wasm: $(call WASM_FULL_OBJ,nosimd)
 web/digit-lens.min.js: web/digit-lens.js web/digitlens.js | $(ESBUILD)
 	$(ESBUILD) web/digit-lens.js --bundle --format=esm --minify --target=es2022 \
 	  --external:node:* --legal-comments=none --log-level=warning --outfile=$@ \
+	  --define:import.meta.files=undefined \
 	  --banner:js="//# allFunctionsCalledOnLoad"
 $(ESBUILD):
 	@bash tools/setup.sh
