@@ -45,7 +45,7 @@ export * from './digitlens.js';
 // of CPU before the first heatmap); their boxes keep their size meanwhile
 // (side by side; stacked, their height depends on the width).
 const CSS = `
-:host { display: block; margin: 1em 0; --pad: 280px; --fg: light-dark(#1d2330, #e6e8ee);
+:host { display: block; margin: 16px 0; --pad: 280px; --fg: light-dark(#1d2330, #e6e8ee);
   --muted: light-dark(#6b7280, #9aa3b2); --line: light-dark(#e4e7ec, #2a2f3a); --card: light-dark(#fff, #151821);
   --track: light-dark(#eef0f4, #232836); --accent: #f26b1d; --bar: light-dark(#b8bec9, #5b6475);
   color: var(--fg); font: 14px/1.4 system-ui, sans-serif; text-align: left; text-transform: none; letter-spacing: normal; }
@@ -55,6 +55,7 @@ const CSS = `
 .card { display: flex; flex-wrap: wrap; gap: 18px; padding: 18px; background: var(--card);
   max-width: calc(var(--pad) + 420px);
   border: 1px solid var(--line); border-radius: 16px; box-shadow: 0 1px 2px #0000000d, 0 8px 24px #0000000f; }
+.card[data-stack] { max-width: calc(var(--pad) + 38px); }
 .stage { position: relative; width: var(--pad); height: var(--pad); border-radius: 12px; overflow: hidden;
   background: #000; }
 canvas { display: block; }
@@ -116,9 +117,9 @@ button:hover { border-color: var(--muted); }
 .tile[aria-checked=true] { border-color: var(--accent); color: var(--fg); font-weight: 600; }
 .card:not([data-state=ok]) [part=strip] { opacity: .12; }
 .card[data-fresh]:not([data-stack]) :is(.tools, .bars, .stripbox) { content-visibility: hidden; }
-.tools { contain-intrinsic-size: auto 59px; }
-.bars { contain-intrinsic-size: auto 263px; }
-.stripbox { contain-intrinsic-size: auto 100px; }
+.tools { contain-intrinsic-height: auto 59px; }
+.bars { contain-intrinsic-height: auto 263px; }
+.stripbox { contain-intrinsic-height: auto 100px; }
 `;
 
 // HEAT28: the overlay is coloured at 4 pixels per input pixel, in the

@@ -82,9 +82,9 @@ async function get(url, what) {
   return res;
 }
 
-/** Bytes of a URL: fetch() over http(s), the file system for file: URLs (Node). */
+/** Bytes of a URL: fetch(), or the file system for file: URLs in Node. */
 async function fetchBytes(url, what) {
-  if (url.protocol === 'file:') {
+  if (url.protocol === 'file:' && !globalThis.document) {
     const { readFile } = await import('node:fs/promises');
     try { return new Uint8Array(await readFile(url)); } catch (e) {
       fail(`${what}: cannot read ${url.pathname} (${e.code || e.message})`, 'NOT_FOUND');
