@@ -82,10 +82,13 @@ async function get(url, what) {
   return res;
 }
 
+// A module of Node's, named so that no bundler tries to bundle it for a browser.
+const nodeModule = (name) => import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:' + name);
+
 /** Bytes of a URL: fetch(), or the file system for file: URLs in Node. */
 async function fetchBytes(url, what) {
   if (url.protocol === 'file:' && !globalThis.document) {
-    const { readFile } = await import('node:fs/promises');
+    const { readFile } = await nodeModule('fs/promises');
     try { return new Uint8Array(await readFile(url)); } catch (e) {
       fail(`${what}: cannot read ${url.pathname} (${e.code || e.message})`, 'NOT_FOUND');
     }
