@@ -93,7 +93,7 @@ button:hover { border-color: var(--muted); }
 .panel { position: relative; }
 .bars { display: grid; gap: 3px; }
 [data-stack] .bars { grid: repeat(5, auto) / auto-flow 1fr; column-gap: 12px; }
-.bar { display: grid; grid-template-columns: 14px 1fr 46px; align-items: center; gap: 8px; border: 0;
+.bar { display: grid; grid-template-columns: 14px 1fr 52px; align-items: center; gap: 8px; border: 0;
   padding: 2px 4px; border-radius: 6px; text-align: left; font-variant-numeric: tabular-nums; }
 .bar:hover { background: var(--track); }
 .bar[aria-checked=true] { background: var(--track); box-shadow: inset 0 0 0 1px var(--line); }
@@ -313,10 +313,10 @@ export class DigitLens extends HTMLElement {
   // The Sample button and the pad's keys: hidden for samples="none"; off in
   // the one-file build without a samples URL, or once the file has failed.
   #samples(e) {
-    const a = this.getAttribute('samples'), $ = this.#$;
+    const a = this.getAttribute('samples'), $ = this.#$, one = import.meta.files && !a;
     $.sample.hidden = a === 'none';
-    $.sample.disabled = !!e || a === 'none' || !(a || !import.meta.files);
-    $.sample.title = e ? e.message : $.sample.disabled ? 'No samples in the one-file build: give a samples URL' : '';
+    $.sample.disabled = !!e || a === 'none' || one;
+    $.sample.title = e ? e.message : one ? 'No samples in the one-file build: give a samples URL' : '';
     $.pad.tabIndex = $.sample.disabled ? -1 : 0;
     this.#note('samples', e?.message, e);
   }

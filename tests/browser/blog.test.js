@@ -134,9 +134,23 @@ describe('<digit-lens> on a blog post, as the README tells an author to embed it
     const { page, log, close } = await open(origin + POST);
     await waitState(page, 'first', 'idle');
     await waitState(page, 'second', 'idle');
+    // before a result: a light placeholder, not a dark bar; a margin around the card
+    const idle = await page.evaluate(() => {
+      const el = document.getElementById('first'), d = getComputedStyle(el.shadowRoot.querySelector('[part=digit]'));
+      return { text: el.shadowRoot.querySelector('[part=digit]').textContent, color: d.color, weight: d.fontWeight,
+        margin: getComputedStyle(el).marginTop };
+    });
+    assert.deepEqual(idle, { text: '–', color: 'rgb(228, 231, 236)', weight: '400', margin: '16px' });
     await draw(page, 'first', SEVEN);
     await waitState(page, 'first', 'ok');
     assert.equal(await text(page, 'first', '[part=digit]'), '7');
+    // the widest percentage there can be, bold in the top bar, fits its column
+    const fit = await page.evaluate(() => {
+      const pct = document.getElementById('first').shadowRoot.querySelector('.top .pct');
+      pct.textContent = '100.0%';
+      return [pct.scrollWidth, pct.clientWidth, getComputedStyle(pct).fontWeight];
+    });
+    assert.ok(fit[0] <= fit[1] && fit[2] === '600', `"100.0%" in bold: ${fit[0]} px in a ${fit[1]} px column`);
     await draw(page, 'second', ONE);
     await waitState(page, 'second', 'ok');
     assert.equal(await text(page, 'second', '[part=digit]'), '1');
