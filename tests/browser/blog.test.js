@@ -192,6 +192,12 @@ describe('<digit-lens> on a blog post, as the README tells an author to embed it
     const n = await boxes(page, 'first');
     assert.equal(n.pad.w, 420 - 38, 'stacked, the pad as wide as the card allows');
     assert.ok(n.card.right <= n.column.right + 0.5);
+    // a size wider than the column: shrunk to fit, not overflowing
+    await page.evaluate(() => document.getElementById('second').setAttribute('size', '500'));
+    await page.waitForFunction(() => document.getElementById('second').shadowRoot.querySelector('.stage').getBoundingClientRect().width === 382);
+    const s2 = await boxes(page, 'second');
+    assert.ok(s2.card.right <= s2.column.right + 0.5 && s2.stack, 'size="500" in a 420 px column: stacked, a 382 px pad');
+    assert.equal(await text(page, 'second', '[part=note]'), '', 'a size that does not fit is no error');
     assert.equal(await text(page, 'first', '[part=digit]'), String(d), 'the result stays');
     assert.deepEqual(log.errors, []);
     assert.deepEqual(await page.evaluate(() => globalThis.lensErrors), []);

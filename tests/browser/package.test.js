@@ -3,9 +3,10 @@
 // folder (offline: it has no dependencies), then
 //   - used from Node: import { load, loadSamples } from 'digitlens' reads the
 //     packaged samples with the packaged wasm and weights;
-//   - bundled with esbuild (`import 'digitlens/element'`) into a page, the
-//     files the README says to copy next to the bundle, served by
-//     tools/serve.mjs (strict CSP) and drawn on in Chromium.
+//   - bundled with esbuild (`import 'digitlens/element'`) into the blog test
+//     page (tests/browser/blog/: its hostile CSS, two elements), the files
+//     the README says to copy next to the bundle, served by tools/serve.mjs
+//     (strict CSP) and drawn on in Chromium.
 // And what the package holds: the modules, their types (every path that
 // package.json's exports names), the wasm, the weights, the samples, the
 // two bundles, and nothing of the C, the tests or the tools.
@@ -17,6 +18,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { ROOT, WEB, CHROMIUM, CHROMIUM_ARGS, serveWeb, drawOn } from './harness.js';
+
+const BLOG = path.join(ROOT, 'tests', 'browser', 'blog');
 
 const ESBUILD = path.join(ROOT, 'node_modules', '.bin', 'esbuild');
 const skip = !fs.existsSync(CHROMIUM) ? `${CHROMIUM} not installed (make setup)`
@@ -76,11 +79,11 @@ console.log(JSON.stringify({ count: s.count, right, methods: lens.methods.length
     assert.equal(r.methods, r.all, 'load() has every method');
   });
 
-  test('bundled with esbuild into a page: <digit-lens> reads a drawn 7', async () => {
+  test('bundled with esbuild into the blog post: <digit-lens> reads a drawn 7', async () => {
     const dist = path.join(app, 'dist');
     fs.writeFileSync(path.join(app, 'main.js'), `import 'digitlens/element';
 import { METHODS } from 'digitlens';
-document.querySelector('#methods').textContent = METHODS.length + ' methods';
+document.documentElement.dataset.methods = METHODS.length;
 `);
     run(ESBUILD, ['main.js', '--bundle', '--format=esm', '--minify', '--outfile=dist/app.js', '--log-level=error'], app);
     const bundle = fs.readFileSync(path.join(dist, 'app.js'), 'utf8');
@@ -91,11 +94,10 @@ document.querySelector('#methods').textContent = METHODS.length + ' methods';
     const web = path.join(app, 'node_modules', 'digitlens', 'web');
     for (const f of fs.readdirSync(web).filter((f) => /\.(wasm|safetensors)$|^samples\.bin$/.test(f)))
       fs.copyFileSync(path.join(web, f), path.join(dist, f));
-    fs.writeFileSync(path.join(dist, 'index.html'), `<!doctype html><html lang="en"><meta charset="utf-8">
-<title>bundled</title><link rel="icon" href="data:,"><p id="methods"></p>
-<digit-lens size="280">Draw a digit (needs JavaScript).</digit-lens>
-<script type="module" src="app.js"></script>
-`);
+    fs.copyFileSync(path.join(BLOG, 'blog.css'), path.join(dist, 'blog.css'));
+    const post = fs.readFileSync(path.join(BLOG, 'post.html'), 'utf8');
+    assert.ok(post.includes('src="digit-lens.min.js"'));
+    fs.writeFileSync(path.join(dist, 'index.html'), post.replace('src="digit-lens.min.js"', 'src="app.js"'));
     const { server, origin } = await serveWeb(dist);
     const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     try {
@@ -104,15 +106,15 @@ document.querySelector('#methods').textContent = METHODS.length + ' methods';
       page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
       page.on('pageerror', (e) => errors.push(String(e)));
       await page.goto(origin + '/');
-      const state = (s) => page.waitForFunction((s) => document.querySelector('digit-lens').shadowRoot
+      const state = (s) => page.waitForFunction((s) => document.querySelector('#first').shadowRoot
         ?.querySelector('.card').dataset.state === s, s, { timeout: 15_000 });
       await state('idle');
-      assert.equal(await page.textContent('#methods'), '11 methods');
-      await drawOn(page, page.locator('digit-lens canvas[part=pad]'), SEVEN);
+      assert.equal(await page.evaluate(() => document.documentElement.dataset.methods), '11');
+      await drawOn(page, page.locator('#first canvas[part=pad]'), SEVEN);
       await state('ok');
-      assert.equal(await page.locator('digit-lens [part=digit]').textContent(), '7');
-      await page.locator('digit-lens button[data-act=sample]').click();
-      await page.waitForFunction(() => /sample labelled/.test(document.querySelector('digit-lens').shadowRoot.querySelector('.sub').textContent));
+      assert.equal(await page.locator('#first [part=digit]').textContent(), '7');
+      await page.locator('#first button[data-act=sample]').click();
+      await page.waitForFunction(() => /sample labelled/.test(document.querySelector('#first').shadowRoot.querySelector('.sub').textContent));
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();
