@@ -269,7 +269,12 @@ export class DigitLens extends HTMLElement {
     this.#samples();
   }
 
-  connectedCallback() { if (!this.#lens && !this.#loading) this.#load(); }
+  // Without size, the pad's width is read at once: waiting for the
+  // ResizeObserver painted one frame with a 280 px pad first.
+  connectedCallback() {
+    if (!this.#want) { this.#width = this.clientWidth; this.#resize(); }
+    if (!this.#lens && !this.#loading) this.#load();
+  }
 
   attributeChangedCallback(name, old, val) {
     if (old === val) return;
