@@ -117,7 +117,8 @@ WASM_FULL_OBJ    = $(WASM_SRC:c/%.c=build/wasm/$(1)/%.o)
 WASM_SIMD    := -msimd128
 WASM_OPT_SIMD   := --enable-simd
 WASM_OPT_NOSIMD := --mvp-features --enable-mutable-globals --enable-sign-ext
-WEB_DATA  := web/seednet.safetensors web/samples.bin
+WEB_WEIGHTS := web/seednet.safetensors
+WEB_DATA  := $(WEB_WEIGHTS) web/samples.bin
 WEB_WASM  := web/digitlens.wasm web/digitlens-nosimd.wasm web/digitlens-full.wasm web/digitlens-full-nosimd.wasm
 # the C the page links to, so a reader can follow Grad-CAM from the page
 WEB_SRC   := web/src/digitlens.h web/src/model.c web/src/conv.c web/src/layers.c web/src/gradcam.c \
@@ -131,7 +132,7 @@ define WASM_LINK
 	wasm-opt -O3 $(2) --strip-debug --strip-producers build/$(basename $(notdir $@)).raw.wasm -o $@.tmp
 	@$(WASM_NO_IMPORTS) $@.tmp && mv -f $@.tmp $@
 endef
-wasm: $(WEB_WASM) web/digit-lens.min.js $(WEB_DATA) $(WEB_SRC)
+wasm: $(WEB_WASM) web/digit-lens.min.js web/digit-lens.one.js $(WEB_DATA) $(WEB_SRC)
 web/src/%: c/%
 	@mkdir -p web/src
 	cp -f $< $@
@@ -143,12 +144,15 @@ web/digitlens-full.wasm: $(call WASM_FULL_OBJ,simd)
 	$(call WASM_LINK,$(WASM_SIMD),$(WASM_OPT_SIMD))
 web/digitlens-full-nosimd.wasm: $(call WASM_FULL_OBJ,nosimd)
 	$(call WASM_LINK,,$(WASM_OPT_NOSIMD))
-# The banner is V8's compile hint: every function of the bundle is compiled
-# while the script streams in, not at its first call on the main thread.
-web/digit-lens.min.js: web/digit-lens.js web/digitlens.js | $(ESBUILD)
-	$(ESBUILD) web/digit-lens.js --bundle --format=esm --minify --target=es2022 \
-	  --external:node:* --legal-comments=none --log-level=warning --outfile=$@ \
-	  --banner:js="//# allFunctionsCalledOnLoad"
+# tools/bundle.mjs (esbuild): digit-lens.min.js, the ES module a page loads
+# next to its files; digit-lens.one.js, a classic script with the Grad-CAM
+# wasm and the default weights inside, for a page opened from disk or a host
+# where one file is all there can be (Grad-CAM alone, SIMD browsers, no
+# samples unless given by URL).
+web/digit-lens.min.js: web/digit-lens.js web/digitlens.js tools/bundle.mjs | $(ESBUILD)
+	node tools/bundle.mjs esm $@
+web/digit-lens.one.js: web/digit-lens.js web/digitlens.js tools/bundle.mjs web/digitlens.wasm $(WEB_WEIGHTS) | $(ESBUILD)
+	node tools/bundle.mjs one $@ web/digitlens.wasm $(WEB_WEIGHTS)
 $(ESBUILD):
 	@bash tools/setup.sh
 # The page's default weights: "d4" (fc.weight as 4-bit differences of levels
@@ -211,7 +215,7 @@ demo: setup
 	node tools/serve.mjs web $(PORT)
 
 clean:
-	rm -rf build $(WEB_WASM) web/digit-lens.min.js $(WEB_DATA) web/src
+	rm -rf build $(WEB_WASM) web/digit-lens.min.js web/digit-lens.one.js $(WEB_DATA) web/src
 
 # ---- bench (issue 4) -----------------------------------------------------
 #   make bench-peers  install the peers: Debian's python3-torch (training,

@@ -1,6 +1,8 @@
-// Type declarations for digitlens.js (ES module) and the <digit-lens> element.
-// digit-lens.min.js (the bundle a page loads) exports all of digitlens.js and
-// the element's class, DigitLens.
+// Type declarations for digitlens.js (ES module; `import ... from 'digitlens'`)
+// and the <digit-lens> element's interface. digit-lens.d.ts types
+// digit-lens.js (`import 'digitlens/element'`), which defines the element and
+// exports all of digitlens.js and its class, DigitLens; so does the bundle a
+// page loads, digit-lens.min.js.
 
 /** 784 numbers in 0..1, row-major 28x28, white ink on black (MNIST's scale). */
 export type Pixels28 = ArrayLike<number>;
@@ -10,7 +12,9 @@ export type Classes = 'all' | number | readonly number[];
 
 /** What the failure was: a dl_status name ('ARG', 'NAN', 'SHAPE', 'NO_INK',
  * 'IMAGE_SIZE', ...; for weights files also 'ARCH', 'CAM_LAYER', 'TOO_LARGE'),
- * 'HTTP' for a failed fetch, 'NO_WASM' without WebAssembly. */
+ * 'HTTP' for a failed fetch or an HTML answer, 'IO' for a fetch that could
+ * not be made, 'NO_WASM' without WebAssembly (or, in the one-file build,
+ * without SIMD), 'ATTR' for a bad attribute of <digit-lens>. */
 export type ErrorCode = string;
 
 export class DigitLensError extends Error {
@@ -108,7 +112,7 @@ export interface Lens {
 }
 
 export interface LoadOptions {
-  /** A URL, or the bytes of a safetensors file; default: seednet.safetensors next to digitlens.js. */
+  /** A URL, or the bytes of a safetensors file; default: the weights next to digitlens.js. */
   weights?: string | URL | ArrayBuffer | ArrayBufferView;
   /** 'all' (default): every method, digitlens-full.wasm; 'gradcam': Grad-CAM alone,
    * digitlens.wasm, the smaller download (what <digit-lens> starts with). */
@@ -123,7 +127,18 @@ export function simdSupported(): boolean;
 /** The .wasm file name for a set of methods: digitlens[-full][-nosimd].wasm. */
 export function wasmFile(methods?: 'all' | 'gradcam', simd?: boolean): string;
 
-/** The <digit-lens> element (defined by importing digit-lens.js). */
+/** MNIST test digits (samples.bin): labels[i] is the class of the 784 bytes
+ * pixels[784 * i ...] (0 = black, 255 = white ink). */
+export interface Samples {
+  count: number;
+  labels: Uint8Array;
+  pixels: Uint8Array;
+}
+/** The samples file (default: samples.bin next to digitlens.js), fetched
+ * once a page; throws a DigitLensError (HTTP, IO, MAGIC) when it cannot. */
+export function loadSamples(url?: string | URL): Promise<Samples>;
+
+/** The detail of <digit-lens>'s `result` event. */
 export interface DigitLensResult {
   digit: number;
   probs: Float32Array;
@@ -131,18 +146,42 @@ export interface DigitLensResult {
   /** The 28x28 image the network saw (784 values, 0..1). */
   input: Float32Array;
 }
-/** The element's class (registered as <digit-lens> when the module loads). */
-export const DigitLens: { new (): DigitLensElement; prototype: DigitLensElement };
-/** CSS: `digit-lens:state(starting)` matches until the element's first model
+
+/**
+ * <digit-lens>: a drawing pad, the prediction, the probabilities and the
+ * Grad-CAM maps. Light-DOM children are its fallback, shown until it is
+ * defined.
+ *
+ * Attributes:
+ * - `weights`: URL of a safetensors file, relative to the page (default: the
+ *   weights next to the script).
+ * - `size`: the preferred side of the pad in CSS pixels, 160..560; without
+ *   it the pad fits the container (240..560); a narrower container shrinks it.
+ * - `theme`: `light`, `dark` or `auto` (default: the color-scheme the element
+ *   inherits from the page).
+ * - `samples`: URL of a samples file, relative to the page (default:
+ *   samples.bin next to the script; none in the one-file build), or `none`.
+ *
+ * Events: `result` (CustomEvent<DigitLensResult>); `error` (an ErrorEvent
+ * whose `error` is a DigitLensError: a bad attribute, 'ATTR'; weights or
+ * samples that cannot be used, 'HTTP' or 'IO'). The card says the same under
+ * the pad; the element goes on with the model and results it has.
+ *
+ * CSS custom properties, set on the element: `--card` (background), `--fg`
+ * (text), `--muted` (secondary text), `--line` (borders), `--track` (the
+ * bars' tracks), `--bar` (the bars), `--accent` (the top bar, focus, the
+ * chosen map). Parts (`::part()`): `pad`, `heat`, `digit`, `input`, `method`,
+ * `message`, `note`, `strip`. State: `:state(starting)` until its first model
  * is ready or has failed (browsers with custom states: Chrome 125+, Firefox
- * 126+, Safari 17.4+), so a page can hold its own painting until then. */
+ * 126+, Safari 17.4+), so a page can hold its own painting until then.
+ *
+ * Keyboard: the bars and the strip are radio groups (one Tab stop each,
+ * arrow keys); on the pad, keys 0 to 9 load a test digit of that class.
+ */
 export interface DigitLensElement extends HTMLElement {
   /** The detail of the last `result` event, or null. */
   readonly result: DigitLensResult | null;
   clear(): void;
-  sample(): Promise<void>;
-}
-declare global {
-  interface HTMLElementTagNameMap { 'digit-lens': DigitLensElement; }
-  interface HTMLElementEventMap { result: CustomEvent<DigitLensResult>; }
+  /** A random test digit (of class `digit` if given) from the samples file. */
+  sample(digit?: number): Promise<void>;
 }

@@ -44,8 +44,25 @@ export function simdSupported() {
   try { return WebAssembly.validate(SIMD_PROBE); } catch { return false; }
 }
 
-const here = (name) => new URL(name, import.meta.url);
+// The files next to this module, each named by a literal so that bundlers
+// (webpack, Vite, Parcel) see them and copy them. WEIGHTS: the default
+// weights, named here and nowhere else.
+const WEIGHTS = () => new URL('./seednet.safetensors', import.meta.url);
+const WASM = {
+  'digitlens.wasm': () => new URL('./digitlens.wasm', import.meta.url),
+  'digitlens-nosimd.wasm': () => new URL('./digitlens-nosimd.wasm', import.meta.url),
+  'digitlens-full.wasm': () => new URL('./digitlens-full.wasm', import.meta.url),
+  'digitlens-full-nosimd.wasm': () => new URL('./digitlens-full-nosimd.wasm', import.meta.url),
+};
+// digit-lens.one.js, a classic script, has no URL of its own: its build
+// defines import.meta.files as the files it carries (base64 of gzip -9 bytes,
+// by kind: 'wasm', the Grad-CAM SIMD module, and 'weights', the default).
+const inline = (kind) => import.meta.files
+  ? new Response(new Blob([Uint8Array.from(atob(import.meta.files[kind]), (c) => c.charCodeAt(0))]).stream()
+    .pipeThrough(new DecompressionStream('gzip'))).arrayBuffer().then((b) => new Uint8Array(b))
+  : null;
 const compiled = new Map(); // wasm URL -> Promise<WebAssembly.Module>
+const fetched = new Map(); // weights or samples URL -> Promise<Uint8Array>: each fetched once a page
 
 /** The .wasm next to this file for a set of methods ('gradcam': the small
  * module the page starts with; 'all': every method of METHODS) and SIMD. */
@@ -66,10 +83,13 @@ async function get(url, what) {
   return res;
 }
 
-/** Bytes of a URL: fetch() over http(s), the file system for file: URLs (Node). */
+// A module of Node's, named so that no bundler tries to bundle it for a browser.
+const nodeModule = (name) => import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:' + name);
+
+/** Bytes of a URL: fetch(), or the file system for file: URLs in Node. */
 async function fetchBytes(url, what) {
-  if (url.protocol === 'file:') {
-    const { readFile } = await import('node:fs/promises');
+  if (url.protocol === 'file:' && !globalThis.document) {
+    const { readFile } = await nodeModule('fs/promises');
     try { return new Uint8Array(await readFile(url)); } catch (e) {
       fail(`${what}: cannot read ${url.pathname} (${e.code || e.message})`, 'NOT_FOUND');
     }
@@ -97,7 +117,7 @@ async function compileURL(url) {
 
 function compile(url) {
   if (!compiled.has(url.href)) {
-    const p = compileURL(url).then((mod) => {
+    const p = (url.href ? compileURL(url) : inline('wasm').then((b) => WebAssembly.compile(b))).then((mod) => {
       // The module must be self-contained: nothing of the host is reachable.
       const imports = WebAssembly.Module.imports(mod);
       if (imports.length)
@@ -108,6 +128,17 @@ function compile(url) {
     compiled.set(url.href, p);
   }
   return compiled.get(url.href);
+}
+
+/** The bytes of a weights or samples URL, fetched once a page however many
+ * elements or load() calls ask for them (a failed fetch may be retried). */
+function fetchOnce(url, what) {
+  if (!fetched.has(url.href)) {
+    const p = fetchBytes(url, what);
+    p.catch(() => fetched.delete(url.href));
+    fetched.set(url.href, p);
+  }
+  return fetched.get(url.href);
 }
 
 /** Parse the JSON header's __metadata__ (string values) of a safetensors file. */
@@ -122,7 +153,7 @@ function metadataOf(bytes) {
 /**
  * Instantiate the module and load weights.
  * @param {object} [opts]
- * @param {string|URL|ArrayBuffer|Uint8Array} [opts.weights] safetensors file (default: seednet.safetensors next to this file)
+ * @param {string|URL|ArrayBuffer|Uint8Array} [opts.weights] safetensors file (default: the weights next to this file)
  * @param {'all'|'gradcam'} [opts.methods] 'all' (default): every method of METHODS
  *   (digitlens-full.wasm); 'gradcam': Grad-CAM alone, a smaller download (digitlens.wasm)
  * @param {string|URL} [opts.wasm] the .wasm to use (default: chosen by methods and SIMD support)
@@ -131,9 +162,13 @@ export async function load({ weights, wasm, methods = 'all' } = {}) {
   if (typeof WebAssembly !== 'object')
     fail('This browser cannot run WebAssembly, which digitlens needs.', 'NO_WASM');
   const simd = wasm === undefined ? simdSupported() : null;
-  const wasmURL = wasm === undefined ? here(wasmFile(methods, simd)) : toURL(wasm);
+  if (import.meta.files && wasm === undefined && (methods !== 'gradcam' || !simd))
+    fail(simd ? 'The one-file build has Grad-CAM alone.'
+      : 'This browser lacks WebAssembly SIMD, which the one-file build needs: use digit-lens.min.js.', 'NO_WASM');
+  const wasmURL = wasm !== undefined ? toURL(wasm) : import.meta.files ? {} : WASM[wasmFile(methods, simd)]();
   const weightBytes = weights instanceof ArrayBuffer || ArrayBuffer.isView(weights) ? weights
-    : fetchBytes(weights === undefined ? here('seednet.safetensors') : toURL(weights), 'weights');
+    : weights !== undefined ? fetchOnce(toURL(weights), 'weights')
+      : import.meta.files ? inline('weights') : fetchOnce(WEIGHTS(), 'weights');
   // instantiated as soon as compiled, while the weights may still be arriving
   const [instance, wbytes] = await Promise.all([
     compile(wasmURL).then((mod) => WebAssembly.instantiate(mod, {})), weightBytes]);
@@ -147,6 +182,21 @@ export async function load({ weights, wasm, methods = 'all' } = {}) {
     throw e;
   }
   return lens;
+}
+
+/**
+ * The MNIST test digits that <digit-lens> offers as samples (samples.bin,
+ * made by `make wasm`: the first 30 of each class): {count, labels, pixels},
+ * pixels count x 784 bytes (0 = black). Fetched once a page.
+ * @param {string|URL} [url] default: samples.bin next to this file
+ */
+export async function loadSamples(url) {
+  // samples.bin: "DLS1", u32le count, count labels (u8), count * 784 pixels (u8)
+  const b = await fetchOnce(url === undefined ? new URL('./samples.bin', import.meta.url) : toURL(url), 'samples');
+  const count = b.length >= 8 ? new DataView(b.buffer, b.byteOffset).getUint32(4, true) : 0;
+  if (String.fromCharCode(...b.subarray(0, 4)) !== 'DLS1' || b.length !== 8 + count * 785)
+    fail('samples: not a digitlens samples file', 'MAGIC');
+  return { count, labels: b.subarray(8, 8 + count), pixels: b.subarray(8 + count) };
 }
 
 // The arrays behind each explain() result, for explain({ into }) to refill.
