@@ -1,7 +1,7 @@
 # digitlens — one way to build, one way to test.
 #   make demo    build what is missing, serve web/ on 127.0.0.1:$(PORT)
 #   make test    install what is missing, build native + WASM, run every test
-#   make train   train the seed network on full MNIST (writes weights/)
+#   make train   train both networks on full MNIST (writes weights/)
 .DEFAULT_GOAL := all
 SHELL := /bin/bash
 PORT ?= 8000
@@ -117,8 +117,10 @@ WASM_FULL_OBJ    = $(WASM_SRC:c/%.c=build/wasm/$(1)/%.o)
 WASM_SIMD    := -msimd128
 WASM_OPT_SIMD   := --enable-simd
 WASM_OPT_NOSIMD := --mvp-features --enable-mutable-globals --enable-sign-ext
-WEB_WEIGHTS := web/seednet.safetensors
-WEB_DATA  := $(WEB_WEIGHTS) web/samples.bin
+# the page's default network (two-conv) and the seed network, fetched when
+# a visitor first switches to it or compares the two
+WEB_WEIGHTS := web/twoconv.safetensors
+WEB_DATA  := $(WEB_WEIGHTS) web/seednet.safetensors web/samples.bin
 WEB_WASM  := web/digitlens.wasm web/digitlens-nosimd.wasm web/digitlens-full.wasm web/digitlens-full-nosimd.wasm
 # the C the page links to, so a reader can follow Grad-CAM from the page
 WEB_SRC   := web/src/digitlens.h web/src/model.c web/src/conv.c web/src/layers.c web/src/gradcam.c \
@@ -155,16 +157,19 @@ web/digit-lens.one.js: web/digit-lens.js web/digitlens.js tools/bundle.mjs web/d
 	node tools/bundle.mjs one $@ web/digitlens.wasm $(WEB_WEIGHTS)
 $(ESBUILD):
 	@bash tools/setup.sh
-# The page's default weights: "d4" (fc.weight as 4-bit differences of levels
-# on a grid of 0.6 x each row's RMS, GPTQ-rounded on 10,000 training images;
-# conv.weight int8), 6.9 KB gzipped at 99.07 % (weights/README.md).
-# Committed; `make quantize` makes it again, byte for byte, from the F32 file.
-web/seednet.safetensors: weights/seednet-d4.safetensors
+# The page's weights: "d4" (fc.weight as 4-bit differences of levels on a
+# grid of 0.6 x each row's RMS, GPTQ-rounded on 10,000 training images; the
+# first conv int8; the two-conv network's conv2 d4 too, step 0.4 x each
+# channel's RMS, rounded): weights/README.md. Committed; `make quantize`
+# makes them again, byte for byte, from the F32 files.
+web/%.safetensors: weights/%-d4.safetensors
 	cp -f $< $@
 .PHONY: quantize
 quantize: build/digitlens data
 	build/digitlens quantize --dtype d4 --step 0.6 --calibrate 10000 \
 	  --weights weights/seednet.safetensors --out weights/seednet-d4.safetensors
+	build/digitlens quantize --dtype d4 --step 0.6 --conv-step 0.4 --calibrate 10000 \
+	  --weights weights/twoconv.safetensors --out weights/twoconv-d4.safetensors
 web/samples.bin: tools/make_samples.mjs data/mnist/.verified
 	node tools/make_samples.mjs data/mnist/t10k-images-idx3-ubyte data/mnist/t10k-labels-idx1-ubyte $@
 
@@ -207,8 +212,12 @@ test: setup
 test-c: native
 	$(NODE_TEST) tests/node/c.test.js
 
-train: build/digitlens data
-	build/digitlens train --out weights/seednet.safetensors
+# make train: both networks, each bit for bit as committed (README, Training),
+# with its log; make train-seednet or make train-twoconv: one
+.PHONY: train train-seednet train-twoconv
+train: train-seednet train-twoconv
+train-seednet train-twoconv: train-%: build/digitlens data
+	build/digitlens train --arch $* --json --out weights/$*.safetensors > weights/$*.train.jsonl
 
 demo: setup
 	@$(MAKE) --no-print-directory wasm

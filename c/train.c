@@ -56,10 +56,17 @@ dl_train_config dl_train_defaults(void)
 dl_train_config dl_train_defaults_twoconv(void)
 {
     dl_train_config c = dl_train_defaults();
-    /* Measured on the two-conv network (README, Training): its second
-     * convolution reads shapes, not single strokes, so it takes more of the
-     * same augmentation and needs fewer epochs. */
+    /* Measured on the two-conv network (README, Training; each 1,000 test
+     * images' Grad-CAM deletion AUC over a random map's, 20 epochs unless
+     * said): no augmentation 99.14 %, 0.79 and 8.5 % empty maps; the seed's
+     * ranges 99.43 %, 0.56 (15 epochs: 99.38 %, 0.57); the same without
+     * clean epochs 99.44 %, 0.56; these wider ranges 99.46 %, 0.51 and no
+     * empty map. Its second convolution reads parts of digits, and the
+     * more of them it sees moved about, the more its maps follow them. */
     c.epochs = 20;
+    c.aug_shift = 3.0f;
+    c.aug_rot = 15.0f;
+    c.aug_scale = 0.12f;
     c.clean_last = 3;
     return c;
 }

@@ -47,7 +47,7 @@ export function simdSupported() {
 // The files next to this module, each named by a literal so that bundlers
 // (webpack, Vite, Parcel) see them and copy them. WEIGHTS: the default
 // weights, named here and nowhere else.
-const WEIGHTS = () => new URL('./seednet.safetensors', import.meta.url);
+const WEIGHTS = () => new URL('./twoconv.safetensors', import.meta.url);
 const WASM = {
   'digitlens.wasm': () => new URL('./digitlens.wasm', import.meta.url),
   'digitlens-nosimd.wasm': () => new URL('./digitlens-nosimd.wasm', import.meta.url),

@@ -38,7 +38,7 @@ import { ROOT, WEB, CHROMIUM, CHROMIUM_ARGS, needChromium, serveWeb, cpuTimes, o
 
 const OUT = path.join(ROOT, 'build', 'coldstart.json');
 const RUNS = 15; // this shared machine swings by a quarter from run to run: 15 steady the median
-const NEEDS = ['digit-lens.min.js', 'digitlens.wasm', 'seednet.safetensors', 'index.html'];
+const NEEDS = ['digit-lens.min.js', 'digitlens.wasm', 'twoconv.safetensors', 'index.html'];
 const missing = NEEDS.filter((f) => !fs.existsSync(path.join(WEB, f)));
 const skip = needChromium() || (missing.length ? `web/${missing.join(', web/')} not built (make wasm)` : false);
 

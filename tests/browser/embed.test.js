@@ -18,14 +18,14 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { WEB, CHROMIUM, CHROMIUM_ARGS, needChromium, serveWeb, drawOn } from './harness.js';
 
-const NEEDS = ['digitlens.wasm', 'digitlens-nosimd.wasm', 'seednet.safetensors', 'samples.bin',
+const NEEDS = ['digitlens.wasm', 'digitlens-nosimd.wasm', 'twoconv.safetensors', 'samples.bin',
   'digit-lens.min.js'];
 const missing = NEEDS.filter((f) => !fs.existsSync(path.join(WEB, f)));
 const skip = needChromium() || (missing.length ? `web/${missing.join(', web/')} not built (make wasm)` : false);
 
 // What the element may fetch: its own files, nothing else (the full wasm only
 // when another method is chosen, which these tests do not do).
-const OWN = new Set(['digit-lens.min.js', 'digitlens.wasm', 'seednet.safetensors', 'samples.bin']);
+const OWN = new Set(['digit-lens.min.js', 'digitlens.wasm', 'twoconv.safetensors', 'samples.bin']);
 
 let server, origin, altOrigin, csp, context, tmp;
 

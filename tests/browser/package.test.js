@@ -51,7 +51,8 @@ describe('the npm package', { skip }, () => {
       'web/digit-lens.min.js', 'web/digit-lens.one.js', 'web/samples.bin', 'web/digitlens.wasm',
       'web/digitlens-nosimd.wasm', 'web/digitlens-full.wasm', 'web/digitlens-full-nosimd.wasm'])
       assert.ok(files.includes(f), `${f} in the package`);
-    assert.equal(files.filter((f) => f.endsWith('.safetensors')).length, 1, 'the default weights');
+    assert.deepEqual(files.filter((f) => f.endsWith('.safetensors')), ['web/seednet.safetensors', 'web/twoconv.safetensors'],
+      'the default weights (two-conv) and the seed network\'s');
     assert.deepEqual(files.filter((f) => /^(c|tests|tools|weights|data|build)\//.test(f)), []);
     // every file package.json's exports name is in the installed package
     const installed = path.join(app, 'node_modules', 'digitlens');

@@ -25,7 +25,7 @@ import { withoutSimd } from '../node/nosimd.js';
 import { load } from '../../web/digitlens.js';
 
 const BUILD = path.join(ROOT, 'build');
-const NEEDS = ['digitlens.wasm', 'digitlens-nosimd.wasm', 'digitlens-full.wasm', 'seednet.safetensors',
+const NEEDS = ['digitlens.wasm', 'digitlens-nosimd.wasm', 'digitlens-full.wasm', 'twoconv.safetensors', 'seednet.safetensors',
   'samples.bin', 'digit-lens.min.js'];
 const missing = NEEDS.filter((f) => !fs.existsSync(path.join(WEB, f)));
 const skip = needChromium() || (missing.length ? `web/${missing.join(', web/')} not built (make wasm)` : false);
@@ -343,8 +343,8 @@ describe('the demo page in Chromium', { skip }, () => {
     }, null, { timeout: 15_000, polling: 100 });
     await page.evaluate(() => new Promise((r) => setTimeout(r, 200)));
     const files = log.requests.map((u) => new URL(u).pathname).filter((p) => p !== '/favicon.svg');
-    assert.deepEqual(files.sort(), ['/', '/digit-lens.min.js', '/digitlens.wasm', '/seednet.safetensors', '/style.css'],
-      'one script, the small wasm, the weights, the style sheet; each once');
+    assert.deepEqual(files.sort(), ['/', '/digit-lens.min.js', '/digitlens.wasm', '/page.js', '/style.css', '/twoconv.safetensors'],
+      'the element\'s script, the small wasm, the default weights, the style sheet, the page\'s own script (no seed network until asked); each once');
     assert.deepEqual(log.warnings, [], 'no console warning (a preload that does not match its fetch is one)');
     assert.deepEqual(log.errors, []);
     await page.close();
@@ -367,7 +367,7 @@ describe('the demo page in Chromium', { skip }, () => {
     let release, play;
     const weights = new Promise((r) => { release = r; });
     const { page, log } = await open('/', async (p) => {
-      await p.route('**/seednet.safetensors', async (route) => { await weights; await route.continue(); });
+      await p.route('**/twoconv.safetensors', async (route) => { await weights; await route.continue(); });
       play = await frozen(p);
     }, 'commit');
     const look = () => page.evaluate(() => {
@@ -417,7 +417,7 @@ describe('the demo page in Chromium', { skip }, () => {
     // (the document timeline stopped: only the element's leaving
     // :state(starting) can show the page)
     const { page } = await open('/', async (p) => {
-      await p.route('**/seednet.safetensors', (route) => route.fulfill({ status: 500 }));
+      await p.route('**/twoconv.safetensors', (route) => route.fulfill({ status: 500 }));
       await frozen(p);
     });
     await waitState(page, 'error');
@@ -425,7 +425,7 @@ describe('the demo page in Chromium', { skip }, () => {
       starting: document.querySelector('digit-lens').matches(':state(starting)') }));
     assert.equal(t.starting, false);
     assert.equal(t.page, 'visible', 'the error is shown');
-    assert.match(await text(page, 'message'), /Could not load the model\. weights: .*seednet\.safetensors answered HTTP 500/);
+    assert.match(await text(page, 'message'), /Could not load the model\. weights: .*twoconv\.safetensors answered HTTP 500/);
     await page.close();
   });
 
@@ -498,7 +498,7 @@ describe('the demo page in Chromium', { skip }, () => {
       const e = document.querySelector('digit-lens').result;
       return { digit: e.digit, input: [...e.input], probs: [...e.probs], maps: e.maps.map((m) => [...m]) };
     });
-    const lens = await load({ weights: new Uint8Array(fs.readFileSync(path.join(WEB, 'seednet.safetensors'))), methods: 'gradcam' });
+    const lens = await load({ weights: new Uint8Array(fs.readFileSync(path.join(WEB, 'twoconv.safetensors'))), methods: 'gradcam' });
     assert.equal(lens.simd, true, 'this process runs the SIMD build');
     const want = lens.explain(Float32Array.from(r.input));
     assert.equal(r.digit, want.digit);
