@@ -231,15 +231,19 @@ clean:
 #                     ONNX export), tfjs + tfjs-backend-wasm + onnxruntime-web
 #                     into tools/bench/node_modules (own lock file, so the
 #                     main npm ci stays lean)
-#   make bench        native + WASM + peers, one table, build/bench.json;
-#                     WEIGHTS=FILE benchmarks other weights. A missing peer
-#                     gets a row that says so. BENCH_ARGS=--quick: a fast run.
-WEIGHTS    ?= weights/seednet.safetensors
+#   make bench        native + WASM + peers, for both networks (the two-conv
+#                     network, compared with the seed network: BENCH_NETS),
+#                     one table, build/bench.json; each peer runs the same
+#                     network with the same weights. WEIGHTS=FILE benchmarks
+#                     that file alone. A missing peer or weights file gets a
+#                     row that says so. BENCH_ARGS=--quick: a fast run.
+WEIGHTS    ?=
+BENCH_NETS := --weights weights/twoconv.safetensors --compare weights/seednet.safetensors
 BENCH_ARGS ?=
 .PHONY: bench bench-peers
 bench: build/digitlens $(WEB_WASM) web/digit-lens.min.js build/bench/peak.wasm data \
-       $(if $(wildcard weights/seednet.safetensors),web/seednet.safetensors)
-	node tools/bench/run.mjs --weights $(WEIGHTS) $(BENCH_ARGS)
+       $(filter %.safetensors,$(WEB_DATA))
+	node tools/bench/run.mjs $(if $(WEIGHTS),--weights $(WEIGHTS) --compare=,$(BENCH_NETS)) $(BENCH_ARGS)
 bench-peers:
 	@/usr/bin/python3 -c 'import torch' 2>/dev/null || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch; }

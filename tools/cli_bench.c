@@ -1,13 +1,14 @@
 /* cli_bench.c — `digitlens bench`: native speed of the jobs the project
- * does, each as median/min/max over many repetitions after a warm-up
- * (CLOCK_MONOTONIC), and how far each is from the floor.
+ * does, on the network the weights file describes, each as median/min/max
+ * over many repetitions after a warm-up (CLOCK_MONOTONIC), how far each is
+ * from the floor, and which code path each conv layer runs.
  *
  * The floor of a job is its multiply-accumulate count (from the model plan)
  * divided by the peak multiply-accumulate rate of a plain 4-lane SIMD loop
  * (tools/bench/peak.h) measured in the same run: on one core for the
  * one-image latencies, on all threads for the throughputs. "x floor" is
  * measured time / floor time. tools/bench/run.mjs puts these rows next to
- * the WASM and peer figures. */
+ * the WASM and peer figures, for each network it benchmarks. */
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -22,14 +23,16 @@
 const char cli_bench_usage[] =
     "usage: digitlens bench [OPTIONS]\n"
     "\n"
-    "Native speed: forward latency for one image; forward plus Grad-CAM of\n"
+    "Native speed of the network the weights file describes: forward\n"
+    "latency for one image; forward plus Grad-CAM of\n"
     "all ten classes for one image; classify throughput over the 10,000 test\n"
     "images; training throughput (one epoch of the 60,000 training images,\n"
     "augmentation on, Adam, the default batch, on a fresh model). Each figure\n"
     "is the median, min and max over repetitions after a warm-up. Then the\n"
     "floor: multiply-accumulates of each job over the peak rate of a plain\n"
     "4-lane SIMD multiply-add loop, measured here on one core and on all\n"
-    "threads, and how many times the floor each figure is.\n"
+    "threads, and how many times the floor each figure is. Also which code\n"
+    "path each conv layer runs (forward and backward) and Grad-CAM's.\n"
     "\n"
     "  --weights FILE  weights (default " CLI_DEFAULT_WEIGHTS ")\n"
     "  --data DIR      MNIST IDX files (default " CLI_DEFAULT_DATA ")\n"
@@ -83,42 +86,62 @@ static double forward_macs(const dl_model *m)
     return s;
 }
 
-/* The same forward for input x counting only the conv's taps from non-zero
- * input pixels (a zero pixel adds nothing, and dl_conv_forward skips it): the
- * work this input needs. Only a conv reading the input itself is counted so;
- * deeper layers keep their full count. */
-static double forward_macs_ink(const dl_model *m, const float *x)
+/* The same forward for input x counting only the conv taps that read a
+ * non-zero input: a zero adds w * 0 to a sum, and the conv skips it (the
+ * scatter path every zero pixel of the image, the gather path every tap
+ * whose five inputs are zero). For the first layer these are the ink's
+ * pixels; for a deeper conv what the ReLU and max-pool before it left non-
+ * zero, read from a forward pass of x (w: one image). The work x needs. */
+static double forward_macs_ink(const dl_model *m, dl_work *w, const float *x, double *per_layer)
 {
-    double s = forward_macs(m);
-    const dl_layer *L = &m->layers[0];
-    if (L->spec.kind != DL_CONV) return s;
-    const int K = L->spec.k, OH = L->out_h, OW = L->out_w;
-    double ink = 0.0;
-    for (int c = 0; c < L->in_c; c++)
-        for (int y = 0; y < L->in_h; y++)
-            for (int xx = 0; xx < L->in_w; xx++) {
-                if (x[(c * L->in_h + y) * L->in_w + xx] == 0.0f) continue;
-                int ty = (y < K - 1 ? y : K - 1) - (y - OH + 1 > 0 ? y - OH + 1 : 0) + 1;
-                int tx = (xx < K - 1 ? xx : K - 1) - (xx - OW + 1 > 0 ? xx - OW + 1 : 0) + 1;
-                ink += (double)ty * tx * L->out_c;
-            }
-    return s - layer_macs(L) + ink;
+    dl_forward(m, w, x, 1);
+    double s = 0.0;
+    for (int l = 0; l < m->n_layers; l++) {
+        const dl_layer *L = &m->layers[l];
+        if (L->spec.kind != DL_CONV) {
+            s += layer_macs(L);
+            if (per_layer) per_layer[l] += layer_macs(L);
+            continue;
+        }
+        const float *in = dl_layer_out(m, w, l - 1); /* l == 0: the input */
+        const int K = L->spec.k, OH = L->out_h, OW = L->out_w;
+        double taps = 0.0; /* (input value, output position) pairs, non-zero input */
+        for (int c = 0; c < L->in_c; c++)
+            for (int y = 0; y < L->in_h; y++)
+                for (int xx = 0; xx < L->in_w; xx++) {
+                    if (in[(c * L->in_h + y) * L->in_w + xx] == 0.0f) continue;
+                    int ty = (y < K - 1 ? y : K - 1) - (y - OH + 1 > 0 ? y - OH + 1 : 0) + 1;
+                    int tx = (xx < K - 1 ? xx : K - 1) - (xx - OW + 1 > 0 ? xx - OW + 1 : 0) + 1;
+                    taps += (double)ty * tx;
+                }
+        s += taps * L->out_c;
+        if (per_layer) per_layer[l] += taps * L->out_c;
+    }
+    return s;
 }
 
-static double mean_forward_macs_ink(const dl_model *m, const float *xs, size_t n)
+/* The mean over n images; per_layer (n_layers, may be NULL) gets each
+ * layer's mean. */
+static double mean_forward_macs_ink(const dl_model *m, dl_work *w, const float *xs, size_t n,
+                                    double *per_layer)
 {
     double s = 0.0;
-    for (size_t k = 0; k < n; k++) s += forward_macs_ink(m, xs + k * DL_IN_SIZE);
+    for (size_t k = 0; k < n; k++) s += forward_macs_ink(m, w, xs + k * DL_IN_SIZE, per_layer);
+    if (per_layer)
+        for (int l = 0; l < m->n_layers; l++) per_layer[l] /= (double)n;
     return s / (double)n;
 }
 
-/* Grad-CAM of one class on top of a forward: the backward from one logit
- * to the CAM layer (the last dense layer sees a one-hot gradient: in_size
- * MACs; any other layer above the CAM layer its full count), then
- * sum_k alpha_k A_k over the CAM layer's output (out_size MACs). */
+/* Grad-CAM of one class on top of a forward. With the closed form (max-pool,
+ * flatten, dense after A) alpha does not depend on the input and is
+ * computed once per weights (dl_gradcam_prepare): a class costs the weighted
+ * sum sum_k alpha_k A_k over A's cells (K * Z = out_size MACs). Otherwise
+ * also the backward from one logit to A (the last dense layer sees a one-hot
+ * gradient: in_size MACs; any other layer above A its full count). */
 static double gradcam_class_macs(const dl_model *m)
 {
     double s = (double)m->layers[m->cam_layer].out_size;
+    if (dl_gradcam_closed_form(m)) return s;
     for (int i = m->n_layers - 1; i > m->cam_layer; i--) {
         const dl_layer *L = &m->layers[i];
         s += i == m->n_layers - 1 && L->spec.kind == DL_DENSE ? (double)L->in_size
@@ -135,6 +158,100 @@ static double train_macs(const dl_model *m)
     for (int i = 0; i < m->n_layers; i++)
         s += layer_macs(&m->layers[i]) * (i > 0 ? 2.0 : 1.0);
     return s;
+}
+
+/* ---- the network and the paths its layers run -------------------------- */
+
+/* "seednet" or "twoconv" when m is that built-in network, else "custom". */
+static const char *network_name(const dl_model *m)
+{
+    const dl_arch *known[] = { &dl_seednet, &dl_twoconv };
+    const char *names[] = { "seednet", "twoconv" };
+    dl_arch a;
+    dl_model_arch(m, &a);
+    for (int n = 0; n < 2; n++) {
+        const dl_arch *b = known[n];
+        int same = a.n_layers == b->n_layers && a.cam_layer == b->cam_layer;
+        for (int i = 0; same && i < a.n_layers; i++)
+            same = a.layers[i].kind == b->layers[i].kind && a.layers[i].size == b->layers[i].size &&
+                   a.layers[i].k == b->layers[i].k && strcmp(a.layers[i].name, b->layers[i].name) == 0;
+        if (same) return names[n];
+    }
+    return "custom";
+}
+
+/* Which path c/conv.c takes for a conv layer. conv.c chooses from the
+ * layer's shapes alone; these restate its conditions (dl_conv_forward,
+ * conv_scatter, conv_gather, dl_conv_backward and its limits CONV_WT,
+ * GATHER_ROWS, DW_STEPS, DW_PAD, DINP_MAX, DW_GROUP) and must follow them
+ * when they change. */
+typedef struct {
+    const char *forward;      /* "scatter", "gather" or "plain loops" */
+    char forward_native[192], forward_wasm[192];
+    char backward_weights[96], backward_input[96];
+} conv_path;
+
+static conv_path conv_path_of(const dl_layer *L, int first)
+{
+    enum { WT = 8192, GROWS = DL_MAX_CHANNELS * DL_IN_H, STEPS = 160, PAD = 4096, DINP = 4096 };
+    const int C = L->in_c, H = L->in_h, W = L->in_w, OC = L->out_c, K = L->spec.k;
+    const int OH = L->out_h, OW = L->out_w, taps = C * K * K, OCP = (OC + 3) & ~3, NV = OCP / 4;
+    conv_path p;
+    memset(&p, 0, sizeof p);
+    const int fast = taps * OCP <= WT && OW <= DL_IN_W && W <= 32 && C * H <= GROWS &&
+                     (C > 1 || H * W <= DL_IN_SIZE);
+    if (!fast) {
+        p.forward = "plain loops";
+        snprintf(p.forward_native, sizeof p.forward_native, "plain loops (beyond the fast paths' limits)");
+        strcpy(p.forward_wasm, p.forward_native);
+    } else if (C > 1) {
+        /* blocks of 5 positions x 8 channels, sums in registers when full */
+        char xs[40] = "", cs[40] = "";
+        if (OW % 5) snprintf(xs, sizeof xs, " + 1 of %d", OW % 5);
+        if (OCP % 8) snprintf(cs, sizeof cs, " + 1 of %d", OCP % 8);
+        p.forward = "gather";
+        snprintf(p.forward_native, sizeof p.forward_native,
+                 "gather: %d taps (C*K*K) an output, sums in registers by blocks of 5 positions x 8 "
+                 "channels (a row: %d of 5%s; %d channels: %d of 8%s), taps of 5 zero inputs dropped",
+                 taps, OW / 5, xs, OC, OCP / 8, cs);
+        strcpy(p.forward_wasm, p.forward_native);
+    } else {
+        /* NV constant (sums in registers) for 16 channels everywhere and 12
+         * in the native build only */
+        const int native_const = OCP == 16 || OCP == 12, wasm_const = OCP == 16;
+        p.forward = "scatter";
+        snprintf(p.forward_native, sizeof p.forward_native,
+                 "scatter: non-zero pixels x kernel rows, %d channels in the lanes (%d vectors, %s)%s",
+                 OC, NV, native_const ? "a constant count" : "a variable count",
+                 K == 5 ? ", pixel pairs" : "");
+        snprintf(p.forward_wasm, sizeof p.forward_wasm,
+                 "scatter: non-zero pixels x kernel rows, %d channels in the lanes (%d vectors, %s)%s",
+                 OC, NV, wasm_const ? "a constant count" : "a variable count",
+                 K == 5 ? ", pixel pairs" : "");
+    }
+    const int dw_vec = OH * ((OW + 3) / 4) <= STEPS && (OW % 4 == 0 || C * H * (W + 3) <= PAD);
+    const int gs = OC % 12 == 0 ? 12 : 8;
+    if (dw_vec)
+        snprintf(p.backward_weights, sizeof p.backward_weights,
+                 "vector: 4 positions a lane, groups of %d channels%s", gs,
+                 OC % gs ? " (the last one partial)" : "");
+    else
+        snprintf(p.backward_weights, sizeof p.backward_weights, "plain loops");
+    if (first)
+        snprintf(p.backward_input, sizeof p.backward_input, "not computed (the input's)");
+    else if (C % 4 == 0 && H * W * C <= DINP && OC * K * K * C <= WT)
+        snprintf(p.backward_input, sizeof p.backward_input,
+                 "vector: each non-zero gradient scattered, %d channels in the lanes", C);
+    else
+        snprintf(p.backward_input, sizeof p.backward_input, "plain loops");
+    return p;
+}
+
+static const char *gradcam_path(const dl_model *m)
+{
+    if (!dl_gradcam_closed_form(m)) return "backward pass per class from its logit to A";
+    return m->cam_k == 12 ? "closed form: alpha once per weights; the K = 12 weighted sums unrolled"
+                          : "closed form: alpha once per weights; weighted sums over K channels (a variable count)";
 }
 
 /* ---- peak multiply-accumulate rate ------------------------------------- */
@@ -189,8 +306,52 @@ static double unit_scale(const char *unit) { return strcmp(unit, "us") == 0 ? 1e
 static double floor_of(const row *r) { return r->macs / r->peak * unit_scale(r->unit); }
 static double ink_floor_of(const row *r) { return r->macs_ink / r->peak * unit_scale(r->unit); }
 
+/* "network", "architecture" (the metadata text), "cam_layer", "map_side",
+ * "params", and "paths": per conv layer the path of its forward (native and
+ * WASM) and of its backward, and Grad-CAM's. */
+static void print_network_json(const dl_model *m, const double *ink_layers)
+{
+    dl_arch a;
+    dl_meta meta = { 0 };
+    dl_model_arch(m, &a);
+    dl_arch_to_meta(&a, &meta);
+    printf(",\"network\":");
+    json_string(stdout, network_name(m));
+    printf(",\"architecture\":");
+    json_string(stdout, dl_meta_get(&meta, "architecture"));
+    printf(",\"cam_layer\":");
+    json_string(stdout, m->layers[m->cam_layer].spec.name);
+    printf(",\"map_side\":%d,\"cam_channels\":%d,\"params\":%zu,\"paths\":{\"conv\":[",
+           m->grid.side, m->cam_k, m->n_params);
+    int first = 1;
+    for (int i = 0; i < m->n_layers; i++) {
+        const dl_layer *L = &m->layers[i];
+        if (L->spec.kind != DL_CONV) continue;
+        conv_path p = conv_path_of(L, i == 0);
+        printf("%s{\"layer\":", first ? "" : ",");
+        json_string(stdout, L->spec.name);
+        printf(",\"in\":[%d,%d,%d],\"out\":[%d,%d,%d],\"k\":%d,\"forward\":", L->in_c, L->in_h,
+               L->in_w, L->out_c, L->out_h, L->out_w, L->spec.k);
+        json_string(stdout, p.forward);
+        printf(",\"forward_native\":");
+        json_string(stdout, p.forward_native);
+        printf(",\"forward_wasm\":");
+        json_string(stdout, p.forward_wasm);
+        printf(",\"backward_weights\":");
+        json_string(stdout, p.backward_weights);
+        printf(",\"backward_input\":");
+        json_string(stdout, p.backward_input);
+        printf(",\"macs\":%.0f,\"macs_ink_100\":%.0f}", layer_macs(L), ink_layers[i]);
+        first = 0;
+    }
+    printf("],\"gradcam\":");
+    json_string(stdout, gradcam_path(m));
+    printf("}");
+}
+
 static void print_json(const row *rows, int n, const stats *p1, const stats *p2,
-                       int threads, const dl_model *m, const char *weights)
+                       int threads, const dl_model *m, const char *weights,
+                       const double *ink_layers)
 {
     struct utsname u;
     uname(&u);
@@ -203,6 +364,7 @@ static void print_json(const row *rows, int n, const stats *p1, const stats *p2,
     json_string(stdout, u.release);
     printf(",\"weights\":");
     json_string(stdout, weights);
+    print_network_json(m, ink_layers);
     printf(",\"macs\":{\"forward\":%.0f,\"gradcam_class\":%.0f,\"train_image\":%.0f}",
            forward_macs(m), gradcam_class_macs(m), train_macs(m));
     printf(",\"peak\":{\"one_core\":{\"median\":%.6g,\"min\":%.6g,\"max\":%.6g,\"reps\":%d},"
@@ -242,9 +404,23 @@ static void print_json(const row *rows, int n, const stats *p1, const stats *p2,
 }
 
 static void print_table(const row *rows, int n, const stats *p1, const stats *p2,
-                        int threads)
+                        int threads, const dl_model *m, const char *weights)
 {
-    printf("digitlens bench (native, %s, %d threads for throughput)\n\n", DL_SIMD, threads);
+    printf("digitlens bench (native, %s, %d threads for throughput): %s, network %s\n", DL_SIMD,
+           threads, weights, network_name(m));
+    printf("MACs: forward %.0f, Grad-CAM +%.0f a class, training %.0f an image\n",
+           forward_macs(m), gradcam_class_macs(m), train_macs(m));
+    for (int i = 0; i < m->n_layers; i++) {
+        const dl_layer *L = &m->layers[i];
+        if (L->spec.kind != DL_CONV) continue;
+        conv_path p = conv_path_of(L, i == 0);
+        printf("%s %dx%dx%d -> %dx%dx%d: forward %s\n", L->spec.name, L->in_c, L->in_h, L->in_w,
+               L->out_c, L->out_h, L->out_w, p.forward_native);
+        if (strcmp(p.forward_native, p.forward_wasm)) printf("  in WASM: %s\n", p.forward_wasm);
+        printf("  backward: weights %s; input %s\n", p.backward_weights, p.backward_input);
+    }
+    printf("Grad-CAM (%s, %dx%d): %s\n\n", m->layers[m->cam_layer].spec.name, m->grid.side,
+           m->grid.side, gradcam_path(m));
     printf("peak v4_madd loop: one core %.2f GMAC/s (median %.2f), %d threads %.2f GMAC/s (median %.2f)\n\n",
            p1->max * 1e-9, p1->median * 1e-9, threads, p2->max * 1e-9, p2->median * 1e-9);
     printf("%-52s %12s %12s %12s %14s %10s %10s\n", "job", "median", "min", "max", "throughput",
@@ -258,8 +434,9 @@ static void print_table(const row *rows, int n, const stats *p1, const stats *p2
                r->s.median / floor_of(r), r->s.median / ink_floor_of(r));
     }
     printf("\nx floor: the median over (the job's multiply-adds / the peak rate); x ink fl.:\n"
-           "the same counting the conv's taps from non-zero pixels only (what the input\n"
-           "needs: the conv skips zero pixels), so it can be below 1x of the full count.\n");
+           "the same counting only the conv taps that read a non-zero input (the image's\n"
+           "ink; what ReLU and max-pool leave in a feature map): the work the input\n"
+           "needs, as the convs skip zeros, so x floor can be below 1x.\n");
 }
 
 /* ---- the command ------------------------------------------------------- */
@@ -329,7 +506,8 @@ int cli_bench(int argc, char **argv)
         sink += dl_logits(&m, &w)[0];
         if (r >= 0) t[r] = (t1 - t0) * 1e6;
     }
-    const double ink100 = mean_forward_macs_ink(&m, &xs[0][0], N_IMG);
+    static double ink_layers[DL_MAX_LAYERS];
+    const double ink100 = mean_forward_macs_ink(&m, &w, &xs[0][0], N_IMG, ink_layers);
     rows[nr++] = (row){ "native.forward", "native forward, 1 image", "us", stats_of(t, reps),
                         0, forward_macs(&m), peak1, "one_core", ink100 };
 
@@ -366,7 +544,7 @@ int cli_bench(int argc, char **argv)
             float x[DL_IN_SIZE];
             for (int i = 0; i < DL_IN_SIZE; i++)
                 x[i] = test.imgs.pixels[(size_t)k * DL_IN_SIZE + i] / 255.0f;
-            ink += forward_macs_ink(&m, x);
+            ink += forward_macs_ink(&m, &w, x, NULL);
         }
         rows[nr++] = (row){ "native.classify_test", label, "s", stats_of(t, rr), n,
                             n * forward_macs(&m), peak2, "all_threads", ink };
@@ -409,8 +587,8 @@ int cli_bench(int argc, char **argv)
         dl_model_free(&tm);
     }
 
-    if (json) print_json(rows, nr, &p1, &p2, threads, &m, weights);
-    else print_table(rows, nr, &p1, &p2, threads);
+    if (json) print_json(rows, nr, &p1, &p2, threads, &m, weights, ink_layers);
+    else print_table(rows, nr, &p1, &p2, threads, &m, weights);
     if (!isfinite(sink)) fprintf(stderr, "digitlens: bench: (sink %g)\n", (double)sink);
 
     free(t);

@@ -91,12 +91,30 @@ export function testImages(dataDir, n = 100) {
   return out;
 }
 
-/** {name: {shape, data: Float32Array}} of a safetensors file (F32, F16). */
+function header(buf) {
+  const n = Number(new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true));
+  return { n, head: JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) };
+}
+
+/** The __metadata__ of a safetensors file ({} without one). */
+export function readMetadata(file) {
+  return header(readFileSync(file)).head.__metadata__ ?? {};
+}
+
+/** How a safetensors file stores its weights, in a word: "d4" (4-bit level
+ * steps, c/digitlens.h dl_st_load), "int8", "F16" or "F32". */
+export function storageOf(file) {
+  const t = Object.entries(header(readFileSync(file)).head).filter(([k]) => k !== '__metadata__');
+  return t.some(([k]) => k.endsWith('_d4')) ? 'd4' : t.some(([, v]) => v.dtype === 'I8') ? 'int8'
+    : t.some(([, v]) => v.dtype === 'F16') ? 'F16' : 'F32';
+}
+
+/** {name: {shape, data: Float32Array}} of a safetensors file (F32, F16),
+ * and __metadata__ ({} without one). */
 export function readSafetensors(file) {
   const buf = readFileSync(file);
-  const n = Number(new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true));
-  const head = JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
-  const base = 8 + n, out = {};
+  const { n, head } = header(buf);
+  const base = 8 + n, out = { __metadata__: head.__metadata__ ?? {} };
   for (const [name, t] of Object.entries(head)) {
     if (name === '__metadata__') continue;
     const [a, b] = t.data_offsets;
@@ -109,6 +127,21 @@ export function readSafetensors(file) {
     out[name] = { shape: t.shape, data };
   }
   return out;
+}
+
+/** The network a file's metadata describes: "architecture", its layers as
+ * [kind, name, size, k], and "cam_layer", a layer's name (c/digitlens.h,
+ * dl_arch_from_meta); a file without them is the seed network.
+ * -> {layers: [{kind, name, size, k}], cam: index of the CAM layer} */
+export const SEEDNET_ARCH = [['conv', 'conv', 12, 5], ['relu', 'relu'], ['maxpool', 'pool', 2],
+  ['flatten', 'flatten'], ['dense', 'fc', 10]];
+export function architectureOf(meta = {}) {
+  const list = meta.architecture ? JSON.parse(meta.architecture) : SEEDNET_ARCH;
+  const layers = list.map(([kind, name, size, k]) => ({ kind, name, size, k }));
+  const camName = meta.architecture ? meta.cam_layer : 'relu';
+  const cam = layers.findIndex((l) => l.name === camName);
+  if (cam < 0) throw new Error(`cam_layer ${camName}: no such layer`);
+  return { layers, cam };
 }
 
 function f16(h) {

@@ -1,5 +1,7 @@
-"""export_onnx.py — the seed network with our weights, exported to ONNX
-(opset 13) by Debian's python3-torch, for tools/bench/onnx.mjs.
+"""export_onnx.py — the network a weights file describes (its
+"architecture" metadata; none: the seed network), with those weights,
+exported to ONNX (opset 13) by Debian's python3-torch, for
+tools/bench/onnx.mjs.
 
     python3 tools/bench/export_onnx.py [--weights FILE] [--out FILE]
 
@@ -12,7 +14,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch  # noqa: E402
 
-from seednet_torch import load_seednet  # noqa: E402
+from net_torch import load_net  # noqa: E402
 
 
 def main():
@@ -20,7 +22,7 @@ def main():
     ap.add_argument("--weights", default="weights/seednet.safetensors")
     ap.add_argument("--out", default="build/bench/seednet.onnx")
     args = ap.parse_args()
-    model = load_seednet(args.weights).eval()
+    model = load_net(args.weights).eval()
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     x = torch.zeros(1, 1, 28, 28)
     torch.onnx.export(model, x, args.out, opset_version=13, input_names=["x"],

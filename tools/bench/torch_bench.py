@@ -1,4 +1,5 @@
-"""torch_bench.py — PyTorch CPU (Debian's python3-torch) on the seed network:
+"""torch_bench.py — PyTorch CPU (Debian's python3-torch) on the network a
+weights file describes (net_torch.py: the same layers, names and shapes):
 seconds per training epoch of 60,000 MNIST images (Adam, batch 64, the
 same recipe as ours but WITHOUT augmentation: plain tensors indexed by a
 shuffled permutation, no DataLoader — the fastest input path PyTorch has)
@@ -6,7 +7,7 @@ and forward throughput over the 10,000 test images (batches of 100, as
 dl_evaluate), plus one-image forward latency. Prints one JSON object.
 
     python3 tools/bench/torch_bench.py [--weights F] [--data DIR] [--threads 2]
-        [--epochs N] [--batches N]
+        [--epochs N] [--batches N] [--reps N] [--classify-reps N]
 
 --batches N times N batches per repetition and scales to a 60,000-image
 epoch (938 batches of 64) instead of timing whole epochs."""
@@ -22,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from seednet_torch import load_seednet, read_idx, seednet  # noqa: E402
+from net_torch import architecture, build_net, load_net, read_idx, read_safetensors  # noqa: E402
 
 
 def stats(xs, unit):
@@ -39,6 +40,8 @@ def main():
     ap.add_argument("--batches", type=int, default=0,
                     help="time this many batches per repetition, scaled to an epoch")
     ap.add_argument("--reps", type=int, default=2000, help="one-image forward repetitions")
+    ap.add_argument("--classify-reps", type=int, default=10,
+                    help="timed passes over the test set (after 2 warm-up passes)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -51,8 +54,10 @@ def main():
     n, batch = xtr.shape[0], 64
     steps_epoch = (n + batch - 1) // batch
 
-    # ---- training: fresh model, Adam lr 2e-3 (our peak lr), batch 64
-    model = seednet()
+    # ---- training: a fresh model of the file's network, Adam lr 2e-3 (our
+    # peak lr), batch 64
+    layers = architecture(read_safetensors(args.weights)[1])
+    model = build_net(layers)
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     loss_fn = nn.CrossEntropyLoss()
 
@@ -75,10 +80,10 @@ def main():
         per_epoch.append((time.perf_counter() - t0) * steps_epoch / steps)
 
     # ---- inference with our weights
-    model = load_seednet(args.weights).eval()
+    model = load_net(args.weights).eval()
     cls = []
     with torch.inference_mode():
-        for r in range(12):
+        for r in range(args.classify_reps + 2):
             t0 = time.perf_counter()
             for b in range(0, xte.shape[0], 100):
                 model(xte[b:b + 100]).argmax(1)
@@ -94,6 +99,7 @@ def main():
 
     out = {
         "torch": torch.__version__,
+        "layers": [s[0] for s in layers],
         "threads": torch.get_num_threads(),
         "train_epoch": {**stats(per_epoch, "s"), "images": n, "batch": batch,
                         "augment": False, "optimizer": "Adam",

@@ -1,6 +1,6 @@
-// wasm.mjs — our WebAssembly under Node: forward latency for one image and
-// forward + Grad-CAM of all ten classes for one image, for the SIMD and the
-// non-SIMD builds. Two ways each:
+// wasm.mjs — our WebAssembly under Node, with the weights given (any network
+// the module runs): forward latency for one image and forward + Grad-CAM of
+// all ten classes for one image, for the SIMD and the non-SIMD builds. Two ways each:
 //   api  through web/digitlens.js (classify / explain): what a page pays,
 //        copying the 784 pixels in and the logits, probs and maps out,
 //        into new arrays, and (api_gradcam10_into) into the last result's;
@@ -26,9 +26,9 @@ for (const [name, file] of [['simd', 'web/digitlens.wasm'], ['nosimd', 'web/digi
   const lens = await loadOurs(args.weights, file);
   const r = { file, bytes: readFileSync(path.resolve(ROOT, file)).length };
   jobs[`${name}.api_forward`] = (k) => lens.classify(xs[k]).digit;
-  jobs[`${name}.api_gradcam10`] = (k) => lens.explain(xs[k], { classes: 'all' }).maps[9][300];
+  jobs[`${name}.api_gradcam10`] = (k) => lens.explain(xs[k], { classes: 'all' }).maps[9][0];
   const last = lens.explain(xs[0]);
-  jobs[`${name}.api_gradcam10_into`] = (k) => lens.explain(xs[k], { classes: 'all', into: last }).maps[9][300];
+  jobs[`${name}.api_gradcam10_into`] = (k) => lens.explain(xs[k], { classes: 'all', into: last }).maps[9][0];
 
   // raw exports, our own instance: each input is copied in untimed
   const { instance } = await WebAssembly.instantiate(readFileSync(path.resolve(ROOT, file)), {});
@@ -43,7 +43,7 @@ for (const [name, file] of [['simd', 'web/digitlens.wasm'], ['nosimd', 'web/digi
   jobs[`${name}.raw_forward`] = { fn: () => checked(x.dl_classify()), before };
   jobs[`${name}.raw_gradcam10`] = { fn: () => checked(x.dl_explain(0x3ff)), before };
   // the two builds must agree with each other on every map (checked below)
-  r.check = lens.explain(xs[0], { classes: 'all' });
+  r.check = xs.slice(0, 20).map((px) => lens.explain(px, { classes: 'all' }));
   out.builds[name] = r;
 }
 for (const [key, st] of Object.entries(await timeInterleaved(jobs, { reps: args.reps }))) {
@@ -51,10 +51,16 @@ for (const [key, st] of Object.entries(await timeInterleaved(jobs, { reps: args.
   out.builds[name][job] = st;
 }
 
-const a = out.builds.simd.check, b = out.builds.nosimd.check;
-let d = 0;
-for (let c = 0; c < 10; c++) for (let i = 0; i < 576; i++) d = Math.max(d, Math.abs(a.maps[c][i] - b.maps[c][i]));
-out.simd_vs_nosimd_max_abs_map_diff = d;
+let d = 0, dl = 0;
+out.builds.simd.check.forEach((a, k) => {
+  const b = out.builds.nosimd.check[k];
+  for (let c = 0; c < 10; c++) {
+    dl = Math.max(dl, Math.abs(a.logits[c] - b.logits[c]));
+    for (let i = 0; i < a.maps[c].length; i++) d = Math.max(d, Math.abs(a.maps[c][i] - b.maps[c][i]));
+  }
+});
+out.map_cells = out.builds.simd.check[0].maps[0].length;
+out.simd_vs_nosimd = { images: out.builds.simd.check.length, max_abs_logit_diff: dl, max_abs_map_diff: d };
 for (const r of Object.values(out.builds)) delete r.check;
 
 // peak multiply-add rate in WASM SIMD (one core), if the bench built it
