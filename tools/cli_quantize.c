@@ -59,9 +59,9 @@ const char cli_quantize_usage[] =
     "                  rounding (0..60000, default 10000; 0 = round to nearest)\n"
     "  --damp D        d4 only: added to the features' covariance, times its\n"
     "                  mean diagonal (0.001..10, default 0.1)\n"
-    "  --conv-step S   d4 only: the convolutions after the first too, as\n"
-    "                  4-bit level differences, step S x each output channel's\n"
-    "                  RMS, rounded (default: int8, as the first)\n"
+    "  --conv-bits B   d4 only: the convolutions after the first as int8\n"
+    "                  levels in -(2^(B-1)-1) .. 2^(B-1)-1 (2..8, default 8);\n"
+    "                  fewer levels compress better under gzip\n"
     "  --data DIR      MNIST IDX files (default " CLI_DEFAULT_DATA ")\n"
     "  --threads N     OpenMP threads (default: all cores)\n"
     "  --json          one object: {\"dtype\", \"bytes_in\", \"bytes_out\",\n"
@@ -243,7 +243,8 @@ int cli_quantize(int argc, char **argv)
     const char *usage = cli_quantize_usage;
     const char *in = cli_default(CLI_DEFAULT_WEIGHTS), *out = NULL, *data = cli_default(CLI_DEFAULT_DATA), *dname = "int8";
     int json = 0, threads = 0, bits = 8, calib = 10000, bits_set = 0, d4_set = 0;
-    double step = 0.6, damp = 0.1, conv_step = 0.0;
+    double step = 0.6, damp = 0.1;
+    int conv_bits = 8;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (cli_is_flag(a, "--weights")) in = cli_value(argc, argv, &i, usage);
@@ -255,8 +256,8 @@ int cli_quantize(int argc, char **argv)
         } else if (cli_is_flag(a, "--step")) {
             step = cli_float("--step", cli_value(argc, argv, &i, usage), 0.05, 4.0, usage);
             d4_set = 1;
-        } else if (cli_is_flag(a, "--conv-step")) {
-            conv_step = cli_float("--conv-step", cli_value(argc, argv, &i, usage), 0.05, 4.0, usage);
+        } else if (cli_is_flag(a, "--conv-bits")) {
+            conv_bits = (int)cli_int("--conv-bits", cli_value(argc, argv, &i, usage), 2, 8, usage);
             d4_set = 1;
         } else if (cli_is_flag(a, "--calibrate")) {
             calib = (int)cli_int("--calibrate", cli_value(argc, argv, &i, usage), 0, 60000, usage);
@@ -314,32 +315,11 @@ int cli_quantize(int argc, char **argv)
         int rows = fc->out_c * fc->out_h * fc->out_w, dim = (int)fc->in_size;
         /* first every tensor but fc.weight as stored, read back into q, so
          * the calibration features are the quantized convolution's; with
-         * --conv-step the convolutions after the first on their grids */
-        float *conv_steps[DL_MAX_LAYERS] = { 0 };
-        float *conv_w[DL_MAX_LAYERS] = { 0 };
-        for (int i = 0; i < n; i++)
-            how[i] = (dl_st_how){t[i].ndim >= 2 ? DL_ST_I8 : DL_ST_F32, 127, NULL};
-        /* tensor ti = 2 * (layers with weights before) is a layer's weight */
-        for (int l = 0, ti = 0, convs_seen = 0; conv_step > 0 && l < m.n_layers; l++) {
-            const dl_layer *L = &m.layers[l];
-            if (!L->n_w) continue;
-            ti += 2;
-            if (L->spec.kind != DL_CONV || convs_seen++ == 0) continue;
-            const int rows = L->out_c, per = (int)(L->n_w / (size_t)rows);
-            conv_steps[l] = xcalloc((size_t)rows, sizeof(float), out);
-            conv_w[l] = xcalloc(L->n_w, sizeof(float), out);
-            double *w = xcalloc((size_t)per, sizeof *w, out);
-            for (int r = 0; r < rows; r++) {
-                const float *src = m.params + L->w_off + (size_t)r * per;
-                double ss = 0.0;
-                for (int j = 0; j < per; j++) { w[j] = src[j]; ss += w[j] * w[j]; }
-                conv_steps[l][r] = (float)(conv_step * sqrt(ss / per));
-                if (!(conv_steps[l][r] > 0.0f)) conv_steps[l][r] = 1.0f;
-                quantize_row(w, conv_w[l] + (size_t)r * per, per, conv_steps[l][r], NULL);
-            }
-            free(w);
-            t[ti - 2].data = conv_w[l];
-            how[ti - 2] = (dl_st_how){DL_ST_D4, 0, conv_steps[l]};
+         * --conv-bits the convolutions after the first on fewer levels */
+        for (int i = 0, convs_seen = 0; i < n; i++) {
+            const int later_conv = t[i].ndim == 4 && convs_seen++ > 0;
+            how[i] = (dl_st_how){t[i].ndim >= 2 ? DL_ST_I8 : DL_ST_F32,
+                                 later_conv ? (1 << (conv_bits - 1)) - 1 : 127, NULL};
         }
         size_t len;
         uint8_t *buf = save(t, n, NULL, how, &len, out);
@@ -382,9 +362,9 @@ int cli_quantize(int argc, char **argv)
             if (m.layers[i].spec.kind == DL_CONV)
                 snprintf(convs + strlen(convs), sizeof convs - strlen(convs), "%s%s.weight",
                          convs[0] ? ", " : "", m.layers[i].spec.name);
-        if (conv_step > 0) { /* the later convs' grids */
+        if (conv_bits < 8) { /* the later convs' levels */
             size_t k = strlen(convs);
-            snprintf(convs + k, sizeof convs - k, " (d4 after the first, step %.3g x channel RMS)", conv_step);
+            snprintf(convs + k, sizeof convs - k, " (%d-bit after the first)", conv_bits);
         }
         snprintf(desc, sizeof desc,
                  "d4: %s.weight 4-bit level steps, step %.3g x row RMS, GPTQ on %d images "
