@@ -80,8 +80,12 @@ static void forward_from(const dl_model *m, dl_work *w, int first)
         float *out = dl_layer_out(m, w, i);
         switch (L->spec.kind) {
         case DL_CONV:
-            dl_conv_forward(out, in, p + L->w_off, p + L->b_off, 1, L->in_c, L->in_h,
-                            L->in_w, L->out_c, L->spec.k);
+            if (m->packed[i])
+                dl_conv_forward_packed(out, in, m->packed[i], 1, L->in_c, L->in_h, L->in_w,
+                                       L->out_c, L->spec.k);
+            else
+                dl_conv_forward(out, in, p + L->w_off, p + L->b_off, 1, L->in_c, L->in_h,
+                                L->in_w, L->out_c, L->spec.k);
             break;
         case DL_RELU: dl_relu_forward(out, in, L->out_size); break;
         case DL_MAXPOOL:

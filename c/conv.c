@@ -15,12 +15,18 @@
 
 /* ---- forward ------------------------------------------------------------
  *
- * out[o,y,x] = bias[o] + sum_{c,i,j} w[o,c,i,j] * in[c,y+i,x+j], the terms in
- * (c, i, j) order in every path: the plain loops, the scatter path for an
- * image (one channel) and the gather path for a feature map (several), so
- * that the fast paths give the plain loops' bits. Both keep output channels
- * in the lanes of the vectors (OC zero-padded to OCP, a multiple of 4), with
- * the kernels transposed tap-major, wT (C*K*K, OCP). */
+ * out[o,y,x] = bias[o] + sum_{c,i,j} w[o,c,i,j] * in[c,y+i,x+j]. Three paths
+ * (dl_conv_path): the scatter for an image (one channel), the terms in the
+ * plain loop's (i, j) order, so its bits; Winograd for a 3x3 kernel over a
+ * feature map (below); the plain loops for the rest. Both fast paths keep
+ * output channels in the lanes of the vectors (OC zero-padded to OCP, a
+ * multiple of 4), the kernels packed once (dl_conv_pack). */
+/* The kernels below take their vector counts as constants where the caller
+ * has them: always inlined, so that each call site gets its own copy with
+ * the sums in registers (a compiler that chose not to inline, as emcc did
+ * at -O2, ran them with the arrays of sums in memory, copied with memcpy). */
+#define DL_INLINE static inline __attribute__((always_inline))
+
 enum { CONV_MAX_NV = DL_MAX_CHANNELS / 4, CONV_MAX_OCP = DL_MAX_CHANNELS,
        CONV_WT = 8192,   /* floats of wT: the fast paths' limit (C*K*K*OCP) */
        CONV_OW = DL_IN_W, CONV_PIX = DL_IN_SIZE };
@@ -36,7 +42,7 @@ enum { CONV_MAX_NV = DL_MAX_CHANNELS / 4, CONV_MAX_OCP = DL_MAX_CHANNELS,
 
 /* row[x-j, :] += v * wr[j, :] for the taps j whose output x-j lies in 0..OW-1
  * (wr: one kernel row, OCP floats per tap) */
-static inline void scatter_taps(float *row, const float *wr, float v, int x, int OW, int K,
+DL_INLINE void scatter_taps(float *row, const float *wr, float v, int x, int OW, int K,
                                 const int NV)
 {
     const int OCP = 4 * NV;
@@ -58,7 +64,7 @@ static inline void scatter_taps(float *row, const float *wr, float v, int x, int
  * none that is not -0 (each starts at its bias). x = OW - 1 also touches
  * position OW, summed but never read. Every address is a constant offset
  * from the lowest. */
-static inline void scatter_pair_5(float *row, const float *wr, const float *v, int x, const int NV)
+DL_INLINE void scatter_pair_5(float *row, const float *wr, const float *v, int x, const int NV)
 {
     const int OCP = 4 * NV;
     float *low = row + (size_t)(x - 4) * OCP;
@@ -74,7 +80,7 @@ static inline void scatter_pair_5(float *row, const float *wr, const float *v, i
 
 /* out[g, y, x0 .. x0+3] for the four channels in the lanes of r0..r3, which
  * hold positions x0 .. x0+3: transposed, channels past OC dropped */
-static inline void store_4x4(float *out, size_t plane, v4 r0, v4 r1, v4 r2, v4 r3, int g, int OC)
+DL_INLINE void store_4x4(float *out, size_t plane, v4 r0, v4 r1, v4 r2, v4 r3, int g, int OC)
 {
     v4_transpose(r0, r1, r2, r3);
     v4 t[4] = { r0, r1, r2, r3 };
@@ -82,7 +88,7 @@ static inline void store_4x4(float *out, size_t plane, v4 r0, v4 r1, v4 r2, v4 r
 }
 
 /* One image. wT (K, K, OCP); bias: OCP floats. */
-static inline void conv_scatter(float *out, const float *in, const float *wT, const float *bias,
+DL_INLINE void conv_scatter(float *out, const float *in, const float *wT, const float *bias,
                                 int H, int W, int OC, int K, const int NV)
 {
     const int OCP = 4 * NV, OH = H - K + 1, OW = W - K + 1, P = OH * OW;
@@ -131,114 +137,190 @@ static inline void conv_scatter(float *out, const float *in, const float *wT, co
     }
 }
 
-/* The gather path, for a feature map (C > 1): each output position sums
- * its C*K*K taps in registers, GATHER_XB = 5 positions of a row by 8
- * channels (two vectors) at a time (the two-conv network's 10-wide rows are
- * two such blocks; ten sums, two weight vectors and one input in registers
- * fit the 16 of SSE and of WASM on x86): per tap, two loads of weights and
- * five of inputs feed ten multiply-adds. The taps come in (c, i, j) order;
- * toff[t] is tap t's offset from the window's top-left in one image's
- * input. A ReLU and a max-pool before leave many zeros: a tap whose five
- * inputs are all zero is dropped (the same sums), found from a bit mask of
- * the non-zero columns of each input row rather than float compares. */
-enum { GATHER_XB = 5, GATHER_NV = 2 };
-static inline void gather_block(float *out, size_t plane, const float *in0, const float *wT,
-                                const float *bias, const int *taps, int nt, int OCP, int OC,
-                                int g0, const int XB, const int NV)
+/* The Winograd path, for a 3x3 feature-map convolution with an even output
+ * (the two-conv network's conv2, 16 -> 32 channels, 12x12 -> 10x10):
+ * Lavin and Gray's F(2x2, 3x3) computes each 2x2 output tile from a 4x4
+ * input tile with 16 multiplies per (output, input) channel pair instead
+ * of 36 (2.25x fewer), through linear transforms that are sums:
+ *   U = G g G^T      each 3x3 kernel as 4x4     (once per call)
+ *   V = B^T d B      each 4x4 input tile        (per tile and channel)
+ *   M = sum_c U (.) V                           (elementwise, per tile)
+ *   Y = A^T M A      the 2x2 outputs, plus the bias
+ *   G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1], B^T = [1 0 -1 0; 0 1 1 0;
+ *   0 -1 1 0; 0 1 0 -1], A^T = [1 1 1 0; 0 1 -1 -1].
+ * Not the plain loop's order of terms, so not its bits to the last place
+ * (within a few float roundings; tested), but one fixed order: every build
+ * gives the same bits. Output channels in the lanes (8 vectors of sums in
+ * registers per tile position); an input channel whose 4x4 tile is all zero
+ * (a ReLU and a max-pool before leave many) adds nothing and is skipped. */
+enum { WINO_U = 8192, WINO_C = DL_MAX_CHANNELS, WINO_NV = 8 };
+
+static void wino_kernels(float *U, const float *w, int C, int OC, int OCP)
 {
-    v4 acc[GATHER_XB][GATHER_NV];
-    for (int v = 0; v < NV; v++) {
-        const v4 b = v4_load(bias + g0 + 4 * v);
-        for (int p = 0; p < XB; p++) acc[p][v] = b;
-    }
-    for (int q = 0; q < nt; q++) {
-        const int t = taps[2 * q], off = taps[2 * q + 1];
-        const float *wt = wT + (size_t)t * OCP + g0;
-        v4 wv[GATHER_NV];
-        for (int v = 0; v < NV; v++) wv[v] = v4_load(wt + 4 * v);
-        for (int p = 0; p < XB; p++) {
-            const v4 s = v4_splat(in0[off + p]);
-            for (int v = 0; v < NV; v++) acc[p][v] = v4_madd(acc[p][v], wv[v], s);
-        }
-    }
-    for (int v = 0; v < NV; v++)
-        for (int p = 0; p < XB; p++) {
-            float l[4];
-            v4_store(l, acc[p][v]);
-            for (int k = 0; k < 4 && g0 + 4 * v + k < OC; k++) out[(size_t)(g0 + 4 * v + k) * plane + p] = l[k];
+    /* U[xi][c][o], xi = 4 * row + column of the 4x4 */
+    for (int o = 0; o < OCP; o++)
+        for (int c = 0; c < C; c++) {
+            float g[9] = { 0 }, t[4][3], u[4][4];
+            if (o < OC) memcpy(g, w + ((size_t)o * C + c) * 9, sizeof g);
+            for (int j = 0; j < 3; j++) { /* G g: the rows */
+                t[0][j] = g[j];
+                t[1][j] = (g[j] + g[3 + j] + g[6 + j]) * 0.5f;
+                t[2][j] = (g[j] - g[3 + j] + g[6 + j]) * 0.5f;
+                t[3][j] = g[6 + j];
+            }
+            for (int i = 0; i < 4; i++) { /* (G g) G^T: the columns */
+                u[i][0] = t[i][0];
+                u[i][1] = (t[i][0] + t[i][1] + t[i][2]) * 0.5f;
+                u[i][2] = (t[i][0] - t[i][1] + t[i][2]) * 0.5f;
+                u[i][3] = t[i][2];
+            }
+            for (int x = 0; x < 16; x++) U[((size_t)x * C + c) * OCP + o] = u[x / 4][x % 4];
         }
 }
 
-enum { GATHER_ROWS = DL_MAX_CHANNELS * DL_IN_H };
-static void conv_gather(float *out, const float *in, const float *wT, const float *bias,
-                        const int *toff, int C, int H, int W, int OC, int K)
+/* M = sum over the listed channels of U (.) V for one tile, channels
+ * g0 .. g0 + 4 * NV - 1 of the output; then Y = A^T M A + bias, stored at
+ * out (the tile's top-left, plane floats between channels, row stride OW) */
+DL_INLINE void wino_tile(float *out, size_t plane, int OW, const float *U, const float (*V)[WINO_C],
+                             const int *list, int nl, const float *bias, int C, int OCP, int OC,
+                             int g0, const int NV)
 {
-    const int OH = H - K + 1, OW = W - K + 1, P = OH * OW, OCP = (OC + 3) & ~3;
-    /* bit x of nz[c*H + y]: in[c, y, x] is not zero */
-    uint32_t nz[GATHER_ROWS];
-    for (int r = 0; r < C * H; r++) {
-        uint32_t bits = 0;
-        for (int x = 0; x < W; x++) bits |= (uint32_t)(in[(size_t)r * W + x] != 0.0f) << x;
-        nz[r] = bits;
-    }
-    int taps[2 * (CONV_WT / 4)];
-    for (int y = 0; y < OH; y++)
-        for (int x0 = 0; x0 < OW; x0 += GATHER_XB) {
-            const int xb = OW - x0 < GATHER_XB ? OW - x0 : GATHER_XB;
-            const uint32_t window = ((1u << xb) - 1) << x0;
-            const float *in0 = in + (size_t)y * W + x0;
-            int nt = 0;
-            for (int c = 0, t = 0; c < C; c++)
-                for (int i = 0; i < K; i++) {
-                    const uint32_t row = nz[c * H + y + i];
-                    for (int j = 0; j < K; j++, t++) { /* the taps with a non-zero input, no branch */
-                        taps[2 * nt] = t;
-                        taps[2 * nt + 1] = toff[t];
-                        nt += (row & (window << j)) != 0;
-                    }
-                }
-            float *o = out + (size_t)y * OW + x0;
-            for (int g0 = 0; g0 < OCP; g0 += 4 * GATHER_NV) {
-                const int nv = (OCP - g0) / 4 < GATHER_NV ? (OCP - g0) / 4 : GATHER_NV;
-                if (xb == GATHER_XB && nv == GATHER_NV) /* constant sizes: sums in registers */
-                    gather_block(o, P, in0, wT, bias, taps, nt, OCP, OC, g0, GATHER_XB, GATHER_NV);
-                else
-                    gather_block(o, P, in0, wT, bias, taps, nt, OCP, OC, g0, xb, nv);
-            }
+    v4 m[16][WINO_NV];
+    for (int x = 0; x < 16; x++) {
+        v4 acc[WINO_NV];
+        for (int v = 0; v < NV; v++) acc[v] = v4_splat(0.0f);
+        for (int q = 0; q < nl; q++) {
+            const int c = list[q];
+            const v4 s = v4_splat(V[x][c]);
+            const float *u = U + ((size_t)x * C + c) * OCP + g0;
+            for (int v = 0; v < NV; v++) acc[v] = v4_madd(acc[v], v4_load(u + 4 * v), s);
         }
+        for (int v = 0; v < NV; v++) m[x][v] = acc[v];
+    }
+    for (int v = 0; v < NV; v++) {
+        v4 t[2][4], y[4];
+        for (int j = 0; j < 4; j++) { /* A^T M */
+            t[0][j] = v4_add(v4_add(m[j][v], m[4 + j][v]), m[8 + j][v]);
+            t[1][j] = v4_add(v4_add(m[4 + j][v], v4_mul(m[8 + j][v], v4_splat(-1.0f))),
+                             v4_mul(m[12 + j][v], v4_splat(-1.0f)));
+        }
+        const v4 b = v4_load(bias + g0 + 4 * v);
+        for (int i = 0; i < 2; i++) { /* (A^T M) A, plus the bias */
+            y[2 * i] = v4_add(b, v4_add(v4_add(t[i][0], t[i][1]), t[i][2]));
+            y[2 * i + 1] = v4_add(b, v4_add(v4_add(t[i][1], v4_mul(t[i][2], v4_splat(-1.0f))),
+                                            v4_mul(t[i][3], v4_splat(-1.0f))));
+        }
+        for (int k = 0; k < 4; k++) {
+            float l[4];
+            v4_store(l, y[k]);
+            float *o = out + (k >> 1) * OW + (k & 1);
+            for (int e = 0; e < 4 && g0 + 4 * v + e < OC; e++) o[(size_t)(g0 + 4 * v + e) * plane] = l[e];
+        }
+    }
+}
+
+static void conv_winograd3(float *out, const float *in, const float *U, const float *bias,
+                           int C, int H, int W, int OC)
+{
+    const int OH = H - 2, OW = W - 2, P = OH * OW, OCP = (OC + 3) & ~3;
+    for (int ty = 0; ty < OH; ty += 2)
+        for (int tx = 0; tx < OW; tx += 2) {
+            float V[16][WINO_C];
+            int list[WINO_C], nl = 0;
+            for (int c = 0; c < C; c++) {
+                const float *d = in + ((size_t)c * H + ty) * W + tx;
+                v4 r0 = v4_load(d), r1 = v4_load(d + W), r2 = v4_load(d + 2 * W), r3 = v4_load(d + 3 * W);
+                list[nl] = c; /* the channels with ink in this tile, no branch */
+                nl += v4_nonzero(r0) | v4_nonzero(r1) | v4_nonzero(r2) | v4_nonzero(r3);
+                /* B^T d, then the same on its columns: w_j holds column j of V */
+                v4 a0 = v4_add(r0, v4_mul(r2, v4_splat(-1.0f))), a1 = v4_add(r1, r2);
+                v4 a2 = v4_add(r2, v4_mul(r1, v4_splat(-1.0f))), a3 = v4_add(r1, v4_mul(r3, v4_splat(-1.0f)));
+                v4_transpose(a0, a1, a2, a3);
+                v4 w0 = v4_add(a0, v4_mul(a2, v4_splat(-1.0f))), w1 = v4_add(a1, a2);
+                v4 w2 = v4_add(a2, v4_mul(a1, v4_splat(-1.0f))), w3 = v4_add(a1, v4_mul(a3, v4_splat(-1.0f)));
+                float col[4][4];
+                v4_store(col[0], w0); v4_store(col[1], w1); v4_store(col[2], w2); v4_store(col[3], w3);
+                for (int i = 0; i < 4; i++)
+                    for (int j = 0; j < 4; j++) V[4 * i + j][c] = col[j][i];
+            }
+            float *o = out + (size_t)ty * OW + tx;
+            for (int g0 = 0; g0 < OCP; g0 += 4 * WINO_NV) /* (OCP is a multiple of 32) */
+                wino_tile(o, P, OW, U, V, list, nl, bias, C, OCP, OC, g0, WINO_NV);
+        }
+}
+
+/* ---- the forward's path ---------------------------------------------------- */
+
+int dl_conv_path(int C, int H, int W, int OC, int K)
+{
+    const int OH = H - K + 1, OW = W - K + 1, OCP = (OC + 3) & ~3;
+    if (K == 3 && C > 1 && C <= WINO_C && OH % 2 == 0 && OW % 2 == 0 && OCP % (4 * WINO_NV) == 0 &&
+        16 * C * OCP <= WINO_U)
+        return DL_CONV_WINOGRAD;
+    if (C == 1 && K * K * OCP <= CONV_WT && OW <= CONV_OW && H * W <= CONV_PIX)
+        return DL_CONV_SCATTER;
+    return DL_CONV_PLAIN; /* (any other feature map: correct, not fast) */
+}
+
+size_t dl_conv_packed_size(int C, int H, int W, int OC, int K)
+{
+    const int OCP = (OC + 3) & ~3;
+    switch (dl_conv_path(C, H, W, OC, K)) {
+    case DL_CONV_WINOGRAD: return (size_t)16 * C * OCP + OCP;
+    case DL_CONV_SCATTER: return (size_t)C * K * K * OCP + OCP;
+    default: return 0;
+    }
+}
+
+/* The kernels as the path reads them, then the bias zero-padded to OCP:
+ * Winograd's U (16, C, OCP), or wT (C*K*K, OCP), the taps' weights with
+ * the output channels contiguous. */
+void dl_conv_pack(float *packed, const float *w, const float *bias, int C, int H, int W, int OC,
+                  int K)
+{
+    const int OCP = (OC + 3) & ~3, path = dl_conv_path(C, H, W, OC, K), taps = C * K * K;
+    if (path == DL_CONV_PLAIN) return;
+    float *bp = packed + (path == DL_CONV_WINOGRAD ? (size_t)16 * C * OCP : (size_t)taps * OCP);
+    if (path == DL_CONV_WINOGRAD) wino_kernels(packed, w, C, OC, OCP);
+    else
+        for (int t = 0; t < taps; t++) /* (OC, taps) -> (taps, OCP), zero-padded */
+            for (int g = 0; g < OCP; g++) packed[t * OCP + g] = g < OC ? w[(size_t)g * taps + t] : 0.0f;
+    for (int g = 0; g < OCP; g++) bp[g] = g < OC ? bias[g] : 0.0f;
+}
+
+void dl_conv_forward_packed(float *out, const float *inp, const float *packed, int B, int C,
+                            int H, int W, int OC, int K)
+{
+    const int OH = H - K + 1, OW = W - K + 1, OCP = (OC + 3) & ~3, path = dl_conv_path(C, H, W, OC, K);
+    const float *bp = packed + (path == DL_CONV_WINOGRAD ? (size_t)16 * C * OCP : (size_t)C * K * K * OCP);
+    for (int b = 0; b < B; b++) {
+        const float *ib = inp + (size_t)b * C * H * W;
+        float *ob = out + (size_t)b * OC * OH * OW;
+        /* constant lane counts keep the sums in registers: the two-conv
+         * network's 16 channels everywhere, the seed's 12 in the native
+         * build (38 % fewer instructions in its conv), where training runs
+         * it; the WASM module keeps the bytes */
+        if (path == DL_CONV_WINOGRAD) conv_winograd3(ob, ib, packed, bp, C, H, W, OC);
+        else if (OCP == 16) conv_scatter(ob, ib, packed, bp, H, W, OC, K, 4);
+#ifndef __EMSCRIPTEN__
+        else if (OCP == 12) conv_scatter(ob, ib, packed, bp, H, W, OC, K, 3);
+#endif
+        else conv_scatter(ob, ib, packed, bp, H, W, OC, K, OCP / 4);
+    }
 }
 
 /* inp (B,C,H,W), w (OC,C,K,K), bias (OC), out (B,OC,H-K+1,W-K+1) */
 void dl_conv_forward(float *out, const float *inp, const float *w, const float *bias,
                      int B, int C, int H, int W, int OC, int K)
 {
-    const int OH = H - K + 1, OW = W - K + 1, taps = C * K * K, OCP = (OC + 3) & ~3;
-    if (taps * OCP <= CONV_WT && OW <= CONV_OW && W <= 32 && C * H <= GATHER_ROWS &&
-        (C > 1 || H * W <= CONV_PIX)) {
-        float wT[CONV_WT], bp[CONV_MAX_OCP] = { 0 };
-        for (int t = 0; t < taps; t++) /* (OC, taps) -> (taps, OCP), zero-padded */
-            for (int g = 0; g < OCP; g++) wT[t * OCP + g] = g < OC ? w[(size_t)g * taps + t] : 0.0f;
-        memcpy(bp, bias, (size_t)OC * sizeof(float));
-        int toff[CONV_WT / 4];
-        for (int c = 0, t = 0; c < C; c++)
-            for (int i = 0; i < K; i++)
-                for (int j = 0; j < K; j++) toff[t++] = (c * H + i) * W + j;
-        for (int b = 0; b < B; b++) {
-            const float *ib = inp + (size_t)b * C * H * W;
-            float *ob = out + (size_t)b * OC * OH * OW;
-            /* constant lane counts keep the sums in registers: the
-             * two-conv network's 16 channels everywhere, the seed's 12 in
-             * the native build (38 % fewer instructions in its conv), where
-             * training runs it; the WASM module keeps the bytes */
-            if (C > 1) conv_gather(ob, ib, wT, bp, toff, C, H, W, OC, K);
-            else if (OCP == 16) conv_scatter(ob, ib, wT, bp, H, W, OC, K, 4);
-#ifndef __EMSCRIPTEN__
-            else if (OCP == 12) conv_scatter(ob, ib, wT, bp, H, W, OC, K, 3);
-#endif
-            else conv_scatter(ob, ib, wT, bp, H, W, OC, K, OCP / 4);
-        }
+    if (dl_conv_path(C, H, W, OC, K) != DL_CONV_PLAIN) {
+        float packed[WINO_U + CONV_MAX_OCP > CONV_WT + CONV_MAX_OCP ? WINO_U + CONV_MAX_OCP
+                                                                    : CONV_WT + CONV_MAX_OCP];
+        dl_conv_pack(packed, w, bias, C, H, W, OC, K);
+        dl_conv_forward_packed(out, inp, packed, B, C, H, W, OC, K);
         return;
     }
+    const int OH = H - K + 1, OW = W - K + 1, taps = C * K * K;
     for (int b = 0; b < B; b++) {
         const float *ib = inp + (size_t)b * C * H * W;
         float *ob = out + (size_t)b * OC * OH * OW;
@@ -273,7 +355,7 @@ void dl_conv_forward(float *out, const float *inp, const float *w, const float *
 enum { DW_GROUP = 12, DW_STEPS = 160, DW_PAD = 4096 };
 
 /* one tap's weights of G channels: dw[o * taps] += sum over the n steps */
-static inline void dw_tap(float *dw, int taps, v4 d[][DW_GROUP], const int *at, int n,
+DL_INLINE void dw_tap(float *dw, int taps, v4 d[][DW_GROUP], const int *at, int n,
                           const float *it, const int G)
 {
     v4 acc[DW_GROUP];

@@ -164,6 +164,8 @@ typedef struct {
     size_t n_acts;      /* activation floats per image, input included */
     float *params;      /* (n_params) weights and biases, layer by layer; caller's */
     const float *gradcam_alpha; /* (10, K) or NULL: see dl_gradcam_prepare */
+    const float *packed[DL_MAX_LAYERS]; /* a conv layer's packed kernels, or NULL:
+                                         * see dl_model_pack */
     char tensor_names[DL_MAX_TENSORS][DL_NAME_MAX + 8]; /* "conv.weight", ... */
     char why[160];      /* after DL_ERR_ARCH, _CAM_LAYER, _TOO_LARGE, _SHAPE,
                          * _MISSING: what exactly is wrong, one line */
@@ -197,6 +199,13 @@ void dl_model_arch(const dl_model *m, dl_arch *a);
  * network needs more than cap floats. */
 int dl_model_load(dl_model *m, const uint8_t *buf, size_t len, float *params, size_t cap,
                   dl_meta *meta);
+/* The fast convolution paths read the kernels packed (dl_conv_pack): once
+ * per weights file rather than once per forward, for inference (training
+ * changes the weights every step, and packs per call). buf: at least
+ * dl_model_packed_size(m) floats, the caller's; NULL drops the packs. Call
+ * again whenever m->params change: stale packs give wrong outputs. */
+size_t dl_model_packed_size(const dl_model *m);
+int dl_model_pack(dl_model *m, float *buf, size_t cap);
 /* Seeded He-normal weights (std sqrt(2/fan_in)), zero biases. */
 int dl_model_init_he(dl_model *m, uint64_t seed);
 /* [native] calloc m->params / free it. */
@@ -240,6 +249,18 @@ void dl_conv_forward(float *out, const float *inp, const float *w, const float *
 void dl_conv_backward(float *dinp, float *dw, float *db, const float *dout,
                       const float *inp, const float *w,
                       int B, int C, int H, int W, int OC, int K);
+/* How dl_conv_forward computes a shape (conv.c says why): the scatter of an
+ * image's non-zero pixels (one input channel); Winograd F(2x2, 3x3) for 3x3
+ * kernels over feature maps with an even output; plain loops otherwise. The fast paths take the kernels packed (dl_conv_pack, into
+ * dl_conv_packed_size floats: 0 for the plain loops); a model packs them
+ * once per weights file (dl_model_pack) rather than once per call. */
+enum { DL_CONV_PLAIN, DL_CONV_SCATTER, DL_CONV_WINOGRAD };
+int dl_conv_path(int C, int H, int W, int OC, int K);
+size_t dl_conv_packed_size(int C, int H, int W, int OC, int K);
+void dl_conv_pack(float *packed, const float *w, const float *b, int C, int H, int W, int OC,
+                  int K);
+void dl_conv_forward_packed(float *out, const float *inp, const float *packed, int B, int C,
+                            int H, int W, int OC, int K);
 void dl_relu_forward(float *out, const float *inp, size_t n);
 void dl_relu_backward(float *dinp, const float *dout, const float *out, size_t n);
 void dl_maxpool_forward(float *out, const float *inp, int B, int C, int H, int W, int P);

@@ -8,6 +8,36 @@
 #include <stdlib.h>
 #include <string.h>
 
+size_t dl_model_packed_size(const dl_model *m)
+{
+    size_t n = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        const dl_layer *L = &m->layers[i];
+        if (L->spec.kind == DL_CONV)
+            n += dl_conv_packed_size(L->in_c, L->in_h, L->in_w, L->out_c, L->spec.k);
+    }
+    return n;
+}
+
+int dl_model_pack(dl_model *m, float *buf, size_t cap)
+{
+    if (!m || !m->params) return DL_ERR_ARG;
+    memset(m->packed, 0, sizeof m->packed);
+    if (!buf) return DL_OK;
+    if (cap < dl_model_packed_size(m)) return DL_ERR_ARG;
+    for (int i = 0; i < m->n_layers; i++) {
+        const dl_layer *L = &m->layers[i];
+        if (L->spec.kind != DL_CONV) continue;
+        const size_t n = dl_conv_packed_size(L->in_c, L->in_h, L->in_w, L->out_c, L->spec.k);
+        if (!n) continue;
+        dl_conv_pack(buf, m->params + L->w_off, m->params + L->b_off, L->in_c, L->in_h, L->in_w,
+                     L->out_c, L->spec.k);
+        m->packed[i] = buf;
+        buf += n;
+    }
+    return DL_OK;
+}
+
 int dl_model_init_he(dl_model *m, uint64_t seed)
 {
     if (!m || !m->params) return DL_ERR_ARG;
@@ -85,8 +115,12 @@ int dl_forward(const dl_model *m, dl_work *w, const float *x, int B)
         const float *p = m->params;
         switch (L->spec.kind) {
         case DL_CONV:
-            dl_conv_forward(out, in, p + L->w_off, p + L->b_off, B,
-                            L->in_c, L->in_h, L->in_w, L->out_c, L->spec.k);
+            if (m->packed[i])
+                dl_conv_forward_packed(out, in, m->packed[i], B, L->in_c, L->in_h, L->in_w,
+                                       L->out_c, L->spec.k);
+            else
+                dl_conv_forward(out, in, p + L->w_off, p + L->b_off, B,
+                                L->in_c, L->in_h, L->in_w, L->out_c, L->spec.k);
             break;
         case DL_RELU:
             dl_relu_forward(out, in, (size_t)B * L->out_size);

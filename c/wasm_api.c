@@ -90,6 +90,8 @@ enum {
     DL_WASM_WEIGHTS_CAP = 256 * 1024,  /* bytes of a safetensors file */
     DL_WASM_MAX_PARAMS = 64 * 1024,    /* floats of weights and biases */
     DL_WASM_MAX_ACTS = 64 * 1024,      /* activation floats for one image */
+    DL_WASM_MAX_PACKED = 16 * 1024,    /* packed conv kernels (a larger network
+                                        * packs them at every call instead) */
     DL_WASM_IMAGE_SIDE = 1024,         /* preprocess input, each side */
     DL_WASM_HEAT_SIDE = 512,           /* heat output, each side */
     DL_HEAT_SHARED = 1,
@@ -176,9 +178,12 @@ EXPORT(dl_load_weights) int wasm_load_weights(int len)
     memcpy(params, staging, staged.n_params * sizeof *params);
     model = staged;
     model.params = params;
-    /* Grad-CAM's alpha, once per load, where it does not depend on the input */
-    static float alpha[DL_CLASSES * DL_MAX_CHANNELS];
+    /* Grad-CAM's alpha, once per load, where it does not depend on the
+     * input; the convolutions' kernels packed once per load */
+    static float alpha[DL_CLASSES * DL_MAX_CHANNELS], packed[DL_WASM_MAX_PACKED];
     dl_gradcam_prepare(&model, dl_gradcam_closed_form(&model) ? alpha : NULL);
+    dl_model_pack(&model, dl_model_packed_size(&model) <= DL_WASM_MAX_PACKED ? packed : NULL,
+                  DL_WASM_MAX_PACKED);
     memset(&cam, 0, sizeof cam);
     cam.grid = model.grid;
     loaded = 1;
