@@ -29,7 +29,7 @@ HDRS     := $(wildcard c/*.h) $(wildcard tools/*.h)
 
 # Each C test links only what it exercises, so one module can be built and
 # tested while another is still being written.
-TESTS := net gradcam io preprocess train methods
+TESTS := net gradcam io preprocess train methods tune
 NET_OBJ := $(NET_SRC:c/%.c=build/obj/%.o)
 build/test_net:        build/obj/gradcam.o $(NET_OBJ)
 build/test_gradcam:    build/obj/gradcam.o $(NET_OBJ)
@@ -37,6 +37,8 @@ build/test_methods:    build/obj/cam_methods.o build/obj/gradcam.o $(NET_OBJ)
 build/test_io:         build/obj/idx.o build/obj/file.o $(NET_OBJ)
 build/test_preprocess: build/obj/preprocess.o build/obj/status.o build/obj/tools/png.o
 build/test_train:      build/obj/train.o build/obj/file.o build/obj/preprocess.o $(NET_OBJ)
+# (test_tune includes c/wasm_train.c, the training module's exports, natively)
+build/test_tune:       c/wasm_train.c build/obj/train.o build/obj/file.o build/obj/preprocess.o $(NET_OBJ)
 
 .PHONY: all native wasm test test-c test-node test-browser demo setup data train clean
 all: native wasm
@@ -319,3 +321,35 @@ report: build/digitlens data
 # ---- the flags stamp (see FLAGS_STAMP above) ------------------------------
 FLAGS_TEXT := $(CC) $(CFLAGS) | $(SAN_CC) $(SAN_FLAGS)
 $(shell mkdir -p build && { echo '$(FLAGS_TEXT)' | cmp -s - $(FLAGS_STAMP) || echo '$(FLAGS_TEXT)' > $(FLAGS_STAMP); })
+
+# ---- teaching in the browser: the training module and its digits ----------
+#   web/digitlens-train[-nosimd].wasm  fine-tuning (c/wasm_train.c over the
+#                     library's layers, Adam and SGD): fetched only when a
+#                     visitor starts teaching (web/digitlens-train.js), zero
+#                     imports, fixed memory (its static buffers, ~19 MB: the
+#                     batch, the head's inputs, a chunk's activations)
+#   web/replay.bin    2,000 MNIST training digits (the first 200 of each
+#                     class), mixed into a teaching call so that the network
+#                     does not forget
+#   web/test1k.bin    1,000 MNIST test digits (the first 100 of each class):
+#                     the element's accuracy before and after teaching
+# (samples.bin's format, gzip -9: 330 and 160 KB rather than 1.5 and 0.8 MB;
+# web/digitlens-train.js unpacks them with DecompressionStream)
+TRAIN_WASM_OBJ = $(NET_SRC:c/%.c=build/wasm/$(1)/%.o) build/wasm/$(1)/wasm_train.o
+TRAIN_WASM_MEM := -sINITIAL_MEMORY=20971520
+TEACH_DATA := web/replay.bin web/test1k.bin
+wasm: web/digitlens-train.wasm web/digitlens-train-nosimd.wasm $(TEACH_DATA)
+web/digitlens-train.wasm: $(call TRAIN_WASM_OBJ,simd)
+	$(call WASM_LINK,$(WASM_SIMD) $(TRAIN_WASM_MEM),$(WASM_OPT_SIMD))
+web/digitlens-train-nosimd.wasm: $(call TRAIN_WASM_OBJ,nosimd)
+	$(call WASM_LINK,$(TRAIN_WASM_MEM),$(WASM_OPT_NOSIMD))
+web/replay.bin: tools/make_samples.mjs data/mnist/.verified
+	node tools/make_samples.mjs data/mnist/train-images-idx3-ubyte data/mnist/train-labels-idx1-ubyte build/replay.bin 200
+	gzip -9 -n -c build/replay.bin > $@.tmp && mv -f $@.tmp $@
+web/test1k.bin: tools/make_samples.mjs data/mnist/.verified
+	node tools/make_samples.mjs data/mnist/t10k-images-idx3-ubyte data/mnist/t10k-labels-idx1-ubyte build/test1k.bin 100
+	gzip -9 -n -c build/test1k.bin > $@.tmp && mv -f $@.tmp $@
+.PHONY: clean-teach
+clean: clean-teach
+clean-teach:
+	rm -f web/digitlens-train.wasm web/digitlens-train-nosimd.wasm $(TEACH_DATA)
