@@ -353,3 +353,8 @@ web/test1k.bin: tools/make_samples.mjs data/mnist/.verified
 clean: clean-teach
 clean-teach:
 	rm -f web/digitlens-train.wasm web/digitlens-train-nosimd.wasm $(TEACH_DATA)
+# the training module built natively, driven as JS drives it:
+# tests/node/teach.test.js compares it with both WASM builds, bit for bit
+native: build/teach_native
+build/teach_native: tests/c/teach_native.c c/wasm_train.c $(HDRS) build/obj/file.o $(NET_OBJ)
+	$(CC) $(CFLAGS) $< $(filter %.o,$^) -o $@ $(LDLIBS)

@@ -208,7 +208,7 @@ function newBuffers(n) {
 }
 
 class Lens {
-  #x; #mem; #u8; #f32; #in; #weights; #views;
+  #x; #mem; #u8; #f32; #in; #weights; #orig; #views; #queue = Promise.resolve();
   constructor(exports, simd) {
     const x = (this.#x = exports);
     x._initialize?.();
@@ -251,11 +251,45 @@ class Lens {
     if (u.length === 0) fail('weights: the file is empty', 'EMPTY_FILE');
     if (u.length > cap) fail(`weights: ${u.length} bytes is more than the ${cap} bytes a model may take`);
     if (u[0] === 0x3c /* '<' */) fail('weights: this is an HTML page, not a safetensors file', 'JSON');
+    this.#use(u);
+    this.#orig = this.#weights;
+  }
+
+  #use(u) {
     this.#u8.set(u, this.#x.dl_weights_buf());
     this.#check(this.#x.dl_load_weights(u.length));
     this.metadata = metadataOf(u);
     this.#weights = u.slice();
   }
+
+  // Teaching lives in digitlens-train.js (and its module and replay digits),
+  // fetched at the first call: pages that never teach never fetch it. Calls
+  // run one after another.
+  #teach(f) {
+    const p = this.#queue.then(() => import.meta.files ? fail('The one-file build cannot teach: use digit-lens.min.js.', 'NO_WASM')
+      : import(/* webpackIgnore: true */ /* @vite-ignore */ new URL('./digitlens-train.js', import.meta.url).href))
+      .then(f).catch((e) => fail(e.message, e.code));
+    this.#queue = p.catch(() => {});
+    return p;
+  }
+
+  /** Teach the network examples [{pixels, label}]; the lens's weights change
+   * in place. Options: steps, lr, layers ('head' | 'all'), replay, seed,
+   * optimizer, onProgress. Resolves to {loss: [per step], ms}. */
+  fineTune(examples, options) {
+    const t0 = performance.now();
+    return this.#teach(async (t) => {
+      const r = await t.fineTune(this.#weights, examples, options, simdSupported());
+      this.#use(r.weights);
+      return { loss: r.loss, ms: performance.now() - t0 };
+    });
+  }
+
+  /** Back to the weights last given to load() or setWeights(). */
+  resetWeights() { this.#use(this.#orig); }
+
+  /** The weights in use as F32 safetensors bytes, with the architecture. */
+  saveWeights() { return this.#teach((t) => t.saveWeights(this.#weights, simdSupported())); }
 
   /**
    * Any image -> the 28x28 MNIST-format input, by the C preprocessing
