@@ -187,8 +187,14 @@ class Core {
   }
 }
 
-/** What the worker and the inline path both run: one request, one answer. */
-export async function serve({ op, simd, weights, job: j, pixels, labels }, onProgress) {
+// (func (result v128) i32.const 0 i8x16.splat i8x16.popcnt), as digitlens.js
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
+  10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+const simdSupported = () => { try { return WebAssembly.validate(SIMD_PROBE); } catch { return false; } };
+
+/** What the worker and the inline path both run: one request, one answer.
+ * simd: which build (default: SIMD where the engine has it). */
+export async function serve({ op, simd = simdSupported(), weights, job: j, pixels, labels }, onProgress) {
   const c = await core(simd);
   if (op === 'tune') return c.tune(weights, j, onProgress);
   if (op === 'save') { c.load(weights); return { weights: c.save() }; }
@@ -244,19 +250,19 @@ export const inWorker = () => !!viaWorker();
 // ---- what digitlens.js calls -------------------------------------------------
 
 /** Fine-tune: {weights: the taught F32 file, loss: [per step]}. */
-export async function fineTune(weights, examples, options, simd) {
+export async function fineTune(weights, examples, options, simd = simdSupported()) {
   const j = job(examples, options);
   return request({ op: 'tune', simd, weights, job: j }, options?.onProgress);
 }
 
 /** Any weights file the library reads -> F32 safetensors with the architecture. */
-export async function saveWeights(weights, simd) {
+export async function saveWeights(weights, simd = simdSupported()) {
   return (await request({ op: 'save', simd, weights })).weights;
 }
 
 /** How many of a digits set ({labels, pixels} as loadDigits gives) the
  * weights read right. */
-export async function evaluate(weights, { labels, pixels }, simd) {
+export async function evaluate(weights, { labels, pixels }, simd = simdSupported()) {
   return (await request({ op: 'evaluate', simd, weights, pixels, labels })).correct;
 }
 

@@ -224,8 +224,10 @@ class Lens {
   }
 
   /** The same weights in the module with every method (a new Lens). */
-  withAllMethods() {
-    return load({ weights: this.#weights, methods: 'all' });
+  async withAllMethods() {
+    const l = await load({ weights: this.#weights, methods: 'all' });
+    l.#orig = this.#orig; // (taught weights: resetWeights still goes back to the loaded ones)
+    return l;
   }
 
   /** The module's memory (fixed size: it never grows). */
@@ -266,7 +268,7 @@ class Lens {
   // fetched at the first call: pages that never teach never fetch it. Calls
   // run one after another.
   #teach(f) {
-    const p = this.#queue.then(() => import.meta.files ? fail('The one-file build cannot teach: use digit-lens.min.js.', 'NO_WASM')
+    const p = this.#queue.then(() => import.meta.files ? fail('No teaching in the one-file build', 'NO_WASM')
       : import(/* webpackIgnore: true */ /* @vite-ignore */ new URL('./digitlens-train.js', import.meta.url).href))
       .then(f).catch((e) => fail(e.message, e.code));
     this.#queue = p.catch(() => {});
@@ -279,7 +281,7 @@ class Lens {
   fineTune(examples, options) {
     const t0 = performance.now();
     return this.#teach(async (t) => {
-      const r = await t.fineTune(this.#weights, examples, options, simdSupported());
+      const r = await t.fineTune(this.#weights, examples, options);
       this.#use(r.weights);
       return { loss: r.loss, ms: performance.now() - t0 };
     });
@@ -289,7 +291,7 @@ class Lens {
   resetWeights() { this.#use(this.#orig); }
 
   /** The weights in use as F32 safetensors bytes, with the architecture. */
-  saveWeights() { return this.#teach((t) => t.saveWeights(this.#weights, simdSupported())); }
+  saveWeights() { return this.#teach((t) => t.saveWeights(this.#weights)); }
 
   /**
    * Any image -> the 28x28 MNIST-format input, by the C preprocessing
