@@ -59,9 +59,10 @@ const char cli_quantize_usage[] =
     "                  rounding (0..60000, default 10000; 0 = round to nearest)\n"
     "  --damp D        d4 only: added to the features' covariance, times its\n"
     "                  mean diagonal (0.001..10, default 0.1)\n"
-    "  --conv-bits B   d4 only: the convolutions after the first as int8\n"
-    "                  levels in -(2^(B-1)-1) .. 2^(B-1)-1 (2..8, default 8);\n"
-    "                  fewer levels compress better under gzip\n"
+    "  --conv-step S   d4 only: the convolutions after the first on d4 grids\n"
+    "                  too, step S x each output channel's RMS, levels chosen\n"
+    "                  against their input patches as fc's (0.05..4; default:\n"
+    "                  int8 as the first)\n"
     "  --data DIR      MNIST IDX files (default " CLI_DEFAULT_DATA ")\n"
     "  --threads N     OpenMP threads (default: all cores)\n"
     "  --json          one object: {\"dtype\", \"bytes_in\", \"bytes_out\",\n"
@@ -137,12 +138,18 @@ static int inverse_cholesky_upper(double *c, double *u, int n)
     return 0;
 }
 
-/* The features fc reads (the flattened max-pool output, dim of them) for the
- * first n training images: their mean, and U as above for their covariance
- * plus damping. */
-static void calibrate(const dl_model *q, const char *data, int n, double damp, int dim,
+/* The features layer l reads, for the first n training images (through q:
+ * the layers before as stored): for a dense layer its input vector, one a
+ * image; for a convolution each output position's input patch (C, K, K),
+ * OH * OW an image. Their mean mu, and U as above for their covariance plus
+ * damping. */
+static void calibrate(const dl_model *q, const char *data, int n, double damp, int l,
                       double *mu, double *u)
 {
+    const dl_layer *L = &q->layers[l];
+    const int conv = L->spec.kind == DL_CONV, K = L->spec.k, H = L->in_h, W = L->in_w;
+    const int dim = conv ? L->in_c * K * K : (int)L->in_size, P = conv ? L->out_h * L->out_w : 1;
+    const size_t in_size = conv ? (size_t)L->in_c * H * W : L->in_size;
     cli_dataset d;
     cli_load_dataset(&d, data, "train-images-idx3-ubyte", "train-labels-idx1-ubyte");
     if (n > d.imgs.count) n = d.imgs.count;
@@ -150,56 +157,65 @@ static void calibrate(const dl_model *q, const char *data, int n, double damp, i
     dl_work w;
     int st = dl_work_alloc(&w, q, B);
     if (st != DL_OK) cli_fail("calibration", st);
+    const size_t rows = (size_t)B * P;
     float *x = xcalloc((size_t)B * DL_IN_SIZE, sizeof *x, "calibration");
-    float *feat = xcalloc((size_t)n * dim, sizeof *feat, "calibration");
-    int feat_layer = -1;    /* the layer fc reads */
-    for (int i = 0; i < q->n_layers; i++)
-        if (q->layers[i].spec.kind == DL_DENSE) { feat_layer = i - 1; break; }
-    if (feat_layer < 0 || q->layers[feat_layer].out_size != (size_t)dim)
-        cli_failf("calibration", "the network has no dense layer of %d inputs", dim);
+    float *feat = xcalloc(rows * dim, sizeof *feat, "calibration");
+    int *idx = xcalloc(rows * dim, sizeof *idx, "calibration");
+    int *nnz = xcalloc(rows, sizeof *nnz, "calibration");
+    double *c = xcalloc((size_t)dim * dim, sizeof *c, "calibration");
+    for (int j = 0; j < dim; j++) mu[j] = 0.0;
     for (int b0 = 0; b0 < n; b0 += B) {
-        int nb = n - b0 < B ? n - b0 : B;
+        const int nb = n - b0 < B ? n - b0 : B, nr = nb * P;
         for (size_t k = 0; k < (size_t)nb * DL_IN_SIZE; k++)
             x[k] = d.imgs.pixels[(size_t)b0 * DL_IN_SIZE + k] / 255.0f;
         if ((st = dl_forward(q, &w, x, nb)) != DL_OK) cli_fail("calibration", st);
-        memcpy(feat + (size_t)b0 * dim, dl_layer_out(q, &w, feat_layer), (size_t)nb * dim * sizeof *feat);
-    }
-    free(x);
-    dl_work_free(&w);
-    cli_free_dataset(&d);
-
-    /* the nonzero features of each image (after ReLU and max-pool, ~35 %) */
-    int *nnz = xcalloc((size_t)n, sizeof *nnz, "calibration");
-    int *idx = xcalloc((size_t)n * dim, sizeof *idx, "calibration");
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < dim; j++)
-            if (feat[(size_t)i * dim + j] != 0.0f) idx[(size_t)i * dim + nnz[i]++] = j;
-    for (int j = 0; j < dim; j++) mu[j] = 0.0;
-    for (int i = 0; i < n; i++)
-        for (int a = 0; a < nnz[i]; a++) mu[idx[(size_t)i * dim + a]] += feat[(size_t)i * dim + idx[(size_t)i * dim + a]];
-    for (int j = 0; j < dim; j++) mu[j] /= n;
-
-    /* c[r][j], j >= r: sum over images of x_r x_j; each row r summed by one
-     * thread in image order (the same bits whatever the thread count) */
-    double *c = xcalloc((size_t)dim * dim, sizeof *c, "calibration");
-    #pragma omp parallel for schedule(dynamic, 16)
-    for (int r = 0; r < dim; r++) {
-        double *row = c + (size_t)r * dim;
-        for (int i = 0; i < n; i++) {
-            const float *f = feat + (size_t)i * dim;
-            if (f[r] == 0.0f) continue;
-            const int *ix = idx + (size_t)i * dim;
-            double xr = f[r];
-            for (int a = nnz[i] - 1; a >= 0 && ix[a] >= r; a--) row[ix[a]] += xr * f[ix[a]];
+        const float *in = dl_layer_out(q, &w, l - 1);
+        for (int b = 0; b < nb; b++) /* feature rows, image by image */
+            for (int p = 0; p < P; p++) {
+                float *f = feat + ((size_t)b * P + p) * dim;
+                const float *ib = in + (size_t)b * in_size;
+                if (!conv) memcpy(f, ib, (size_t)dim * sizeof *f);
+                else
+                    for (int ch = 0, j = 0, y = p / L->out_w, x0 = p % L->out_w; ch < L->in_c; ch++)
+                        for (int i = 0; i < K; i++)
+                            for (int k = 0; k < K; k++) f[j++] = ib[((size_t)ch * H + y + i) * W + x0 + k];
+            }
+        /* the nonzero features of each row (after ReLU and max-pool, ~35 %) */
+        for (int r = 0; r < nr; r++) {
+            const float *f = feat + (size_t)r * dim;
+            int *ix = idx + (size_t)r * dim;
+            nnz[r] = 0;
+            for (int j = 0; j < dim; j++)
+                if (f[j] != 0.0f) ix[nnz[r]++] = j;
+            for (int a = 0; a < nnz[r]; a++) mu[ix[a]] += f[ix[a]];
+        }
+        /* c[r][j], j >= r: sum over rows of x_r x_j; each row r summed by
+         * one thread in image order (the same bits whatever the thread
+         * count) */
+        #pragma omp parallel for schedule(dynamic, 16)
+        for (int r = 0; r < dim; r++) {
+            double *row = c + (size_t)r * dim;
+            for (int i = 0; i < nr; i++) {
+                const float *f = feat + (size_t)i * dim;
+                if (f[r] == 0.0f) continue;
+                const int *ix = idx + (size_t)i * dim;
+                double xr = f[r];
+                for (int a = nnz[i] - 1; a >= 0 && ix[a] >= r; a--) row[ix[a]] += xr * f[ix[a]];
+            }
         }
     }
+    free(x);
+    free(feat);
     free(idx);
     free(nnz);
-    free(feat);
+    dl_work_free(&w);
+    cli_free_dataset(&d);
+    const double N = (double)n * P;
+    for (int j = 0; j < dim; j++) mu[j] /= N;
     double diag = 0.0;
     for (int r = 0; r < dim; r++)
         for (int j = r; j < dim; j++) {
-            double v = c[(size_t)r * dim + j] / n - mu[r] * mu[j];
+            double v = c[(size_t)r * dim + j] / N - mu[r] * mu[j];
             c[(size_t)r * dim + j] = c[(size_t)j * dim + r] = v;
             if (j == r) diag += v;
         }
@@ -226,6 +242,40 @@ static void quantize_row(double *w, float *wq, int n, float s, const double *u)
     }
 }
 
+/* Layer l's weights (rows of dim, a row an output channel) onto grids of
+ * step k x each row's RMS (steps: one per row), the levels chosen against
+ * the features the layer reads through q (calib images; 0 = rounded), into
+ * q, its bias corrected for the mean error. */
+static void quantize_layer(const dl_model *m, dl_model *q, int l, double k, int calib, double damp,
+                           const char *data, float *steps)
+{
+    const dl_layer *L = &m->layers[l];
+    const int dim = L->spec.kind == DL_CONV ? L->in_c * L->spec.k * L->spec.k : (int)L->in_size,
+              rows = (int)(L->n_w / (size_t)dim);
+    double *mu = xcalloc((size_t)dim, sizeof *mu, "calibration"), *u = NULL;
+    if (calib > 0) {
+        u = xcalloc((size_t)dim * dim, sizeof *u, "calibration");
+        calibrate(q, data, calib, damp, l, mu, u);
+    }
+    double *w = xcalloc((size_t)dim, sizeof *w, "quantize");
+    const float *fw = m->params + L->w_off, *fb = m->params + L->b_off;
+    for (int r = 0; r < rows; r++) {
+        double ss = 0.0;
+        for (int j = 0; j < dim; j++) ss += (double)fw[(size_t)r * dim + j] * fw[(size_t)r * dim + j];
+        steps[r] = (float)(k * sqrt(ss / dim));
+        if (!(steps[r] > 0.0f)) steps[r] = 1.0f; /* a row of zeros */
+        for (int j = 0; j < dim; j++) w[j] = fw[(size_t)r * dim + j];
+        float *wq = q->params + L->w_off + (size_t)r * dim;
+        quantize_row(w, wq, dim, steps[r], u);
+        double shift = 0.0;
+        for (int j = 0; j < dim; j++) shift += ((double)fw[(size_t)r * dim + j] - wq[j]) * mu[j];
+        q->params[L->b_off + r] = (float)(fb[r] + shift);
+    }
+    free(w);
+    free(u);
+    free(mu);
+}
+
 /* dl_st_save_how into a malloc'd buffer; exits on failure. */
 static uint8_t *save(const dl_tensor *t, int n, const dl_meta *meta, const dl_st_how *how,
                      size_t *len, const char *what)
@@ -244,7 +294,7 @@ int cli_quantize(int argc, char **argv)
     const char *in = cli_default(CLI_DEFAULT_WEIGHTS), *out = NULL, *data = cli_default(CLI_DEFAULT_DATA), *dname = "int8";
     int json = 0, threads = 0, bits = 8, calib = 10000, bits_set = 0, d4_set = 0;
     double step = 0.6, damp = 0.1;
-    int conv_bits = 8;
+    double conv_step = 0.0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (cli_is_flag(a, "--weights")) in = cli_value(argc, argv, &i, usage);
@@ -256,8 +306,8 @@ int cli_quantize(int argc, char **argv)
         } else if (cli_is_flag(a, "--step")) {
             step = cli_float("--step", cli_value(argc, argv, &i, usage), 0.05, 4.0, usage);
             d4_set = 1;
-        } else if (cli_is_flag(a, "--conv-bits")) {
-            conv_bits = (int)cli_int("--conv-bits", cli_value(argc, argv, &i, usage), 2, 8, usage);
+        } else if (cli_is_flag(a, "--conv-step")) {
+            conv_step = cli_float("--conv-step", cli_value(argc, argv, &i, usage), 0.05, 4.0, usage);
             d4_set = 1;
         } else if (cli_is_flag(a, "--calibrate")) {
             calib = (int)cli_int("--calibrate", cli_value(argc, argv, &i, usage), 0, 60000, usage);
@@ -280,7 +330,7 @@ int cli_quantize(int argc, char **argv)
     else cli_usage_error(usage, "--dtype must be d4, int8 or f16, not '%s'", dname);
     if (bits_set && dtype != DL_ST_I8) cli_usage_error(usage, "--bits is for --dtype int8 only");
     if (d4_set && dtype != DL_ST_D4)
-        cli_usage_error(usage, "--step, --calibrate and --damp are for --dtype d4 only");
+        cli_usage_error(usage, "--step, --conv-step, --calibrate and --damp are for --dtype d4 only");
     if (threads == 0) threads = omp_get_max_threads();
     omp_set_num_threads(threads);
     int qmax = (1 << (bits - 1)) - 1;
@@ -306,72 +356,57 @@ int cli_quantize(int argc, char **argv)
     dl_tensor t[DL_MAX_TENSORS], tq[DL_MAX_TENSORS];
     int n = dl_model_tensors(&m, m.params, t), nq = dl_model_tensors(&q, q.params, tq);
     dl_st_how how[DL_MAX_TENSORS];
-    float *steps = NULL;
+    float *steps[DL_MAX_LAYERS] = { 0 };
     char desc[DL_META_VAL];
     if (dtype == DL_ST_D4) {
-        const dl_layer *fc = NULL;
-        for (int i = 0; i < m.n_layers; i++)
-            if (m.layers[i].spec.kind == DL_DENSE) fc = &m.layers[i];
-        int rows = fc->out_c * fc->out_h * fc->out_w, dim = (int)fc->in_size;
-        /* first every tensor but fc.weight as stored, read back into q, so
-         * the calibration features are the quantized convolution's; with
-         * --conv-bits the convolutions after the first on fewer levels */
-        for (int i = 0, convs_seen = 0; i < n; i++) {
-            const int later_conv = t[i].ndim == 4 && convs_seen++ > 0;
-            how[i] = (dl_st_how){t[i].ndim >= 2 ? DL_ST_I8 : DL_ST_F32,
-                                 later_conv ? (1 << (conv_bits - 1)) - 1 : 127, NULL};
+        int fc = -1, first_conv = -1;
+        for (int i = 0; i < m.n_layers; i++) {
+            if (m.layers[i].spec.kind == DL_DENSE) fc = i;
+            if (m.layers[i].spec.kind == DL_CONV && first_conv < 0) first_conv = i;
         }
+        /* first every weight tensor int8 and the biases F32, read back into
+         * q; then, in layer order, the later convolutions (--conv-step) and
+         * the dense layer on their d4 grids, each against the features that
+         * the layers before give as stored */
+        for (int i = 0; i < n; i++) how[i] = (dl_st_how){t[i].ndim >= 2 ? DL_ST_I8 : DL_ST_F32, 127, NULL};
         size_t len;
         uint8_t *buf = save(t, n, NULL, how, &len, out);
         if ((st = dl_st_load(buf, len, tq, nq, NULL)) != DL_OK) cli_fail(out, st);
         free(buf);
-
-        double *mu = xcalloc((size_t)dim, sizeof *mu, "calibration");
-        double *u = NULL;
-        if (calib > 0) {
-            u = xcalloc((size_t)dim * dim, sizeof *u, "calibration");
-            calibrate(&q, data, calib, damp, dim, mu, u);
+        for (int l = 0; l < m.n_layers; l++) {
+            const int later_conv = m.layers[l].spec.kind == DL_CONV && l != first_conv && conv_step > 0;
+            if (!later_conv && l != fc) continue;
+            steps[l] = xcalloc(m.layers[l].n_w, sizeof(float), out);
+            quantize_layer(&m, &q, l, later_conv ? conv_step : step, calib, damp, data, steps[l]);
         }
-        steps = xcalloc((size_t)rows, sizeof *steps, out);
-        double *w = xcalloc((size_t)dim, sizeof *w, out);
-        float *fw = m.params + fc->w_off, *fb = m.params + fc->b_off;
-        for (int r = 0; r < rows; r++) {
-            double ss = 0.0;
-            for (int j = 0; j < dim; j++) ss += (double)fw[(size_t)r * dim + j] * fw[(size_t)r * dim + j];
-            steps[r] = (float)(step * sqrt(ss / dim));
-            if (!(steps[r] > 0.0f)) steps[r] = 1.0f;        /* a row of zeros */
-            for (int j = 0; j < dim; j++) w[j] = fw[(size_t)r * dim + j];
-            float *wq = q.params + fc->w_off + (size_t)r * dim;
-            quantize_row(w, wq, dim, steps[r], u);
-            double shift = 0.0;
-            for (int j = 0; j < dim; j++) shift += ((double)fw[(size_t)r * dim + j] - wq[j]) * mu[j];
-            q.params[fc->b_off + r] = (float)(fb[r] + shift);
-        }
-        free(w);
-        free(u);
-        free(mu);
         /* q now holds every value as the file will give it back */
         for (int i = 0; i < n; i++) {
             t[i].data = tq[i].data;
-            if (tq[i].data == q.params + fc->w_off) how[i] = (dl_st_how){DL_ST_D4, 0, steps};
+            for (int l = 0; l < m.n_layers; l++)
+                if (steps[l] && tq[i].data == q.params + m.layers[l].w_off)
+                    how[i] = (dl_st_how){DL_ST_D4, 0, steps[l]};
         }
 
         /* short: the page downloads it (the format: weights/README.md) */
-        char convs[128] = ""; /* "conv.weight" (the seed), "conv1.weight, conv2.weight" */
-        for (int i = 0; i < m.n_layers; i++)
-            if (m.layers[i].spec.kind == DL_CONV)
-                snprintf(convs + strlen(convs), sizeof convs - strlen(convs), "%s%s.weight",
-                         convs[0] ? ", " : "", m.layers[i].spec.name);
-        if (conv_bits < 8) { /* the later convs' levels */
-            size_t k = strlen(convs);
-            snprintf(convs + k, sizeof convs - k, " (%d-bit after the first)", conv_bits);
+        char i8[128] = "", d4c[128] = ""; /* "conv.weight" (the seed), "conv1.weight" */
+        for (int l = 0; l < m.n_layers; l++) {
+            if (m.layers[l].spec.kind != DL_CONV) continue;
+            char *dst = steps[l] ? d4c : i8;
+            snprintf(dst + strlen(dst), 128 - strlen(dst), "%s%s.weight", dst[0] ? ", " : "",
+                     m.layers[l].spec.name);
         }
-        snprintf(desc, sizeof desc,
-                 "d4: %s.weight 4-bit level steps, step %.3g x row RMS, GPTQ on %d images "
-                 "(damp %.3g); %s int8/channel; biases F32", fc->spec.name, step, calib, damp, convs);
-        if (calib == 0)
+        const char *fit = calib ? "GPTQ" : "rounded";
+        char later[192] = "";
+        if (d4c[0])
+            snprintf(later, sizeof later, "; %s d4, step %.3g x channel RMS, %s", d4c, conv_step, fit);
+        if (calib)
+            snprintf(desc, sizeof desc,
+                     "d4: %s.weight 4-bit level steps, step %.3g x row RMS, GPTQ on %d images "
+                     "(damp %.3g); %s int8/channel%s; biases F32", m.layers[fc].spec.name, step, calib,
+                     damp, i8, later);
+        else
             snprintf(desc, sizeof desc, "d4: %s.weight 4-bit level steps, step %.3g x row RMS, "
-                     "rounded; %s int8/channel; biases F32", fc->spec.name, step, convs);
+                     "rounded; %s int8/channel%s; biases F32", m.layers[fc].spec.name, step, i8, later);
     } else {
         for (int i = 0; i < n; i++)
             how[i] = (dl_st_how){dtype == DL_ST_I8 && t[i].ndim >= 2 ? DL_ST_I8
@@ -414,7 +449,7 @@ int cli_quantize(int argc, char **argv)
                100.0 * acc_in, 100.0 * acc_out, -loss, max_err);
     }
     free(buf);
-    free(steps);
+    for (int l = 0; l < DL_MAX_LAYERS; l++) free(steps[l]);
     cli_free_dataset(&d);
     dl_model_free(&q);
     dl_model_free(&m);
