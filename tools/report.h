@@ -118,6 +118,7 @@ enum { N_GOALS = 5 };
 typedef struct {
     const char *what;          /* "MNIST test accuracy >= 99.3 %" */
     char value[96];            /* "99.43 %" */
+    char need[96];             /* what meeting it takes, in the measure's own terms */
     double v, target;
     int met;
 } goal;

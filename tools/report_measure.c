@@ -523,19 +523,27 @@ void goals_of(const net *nt, const image_set *mnist, goal g[N_GOALS])
     g[0] = (goal){ .what = "MNIST test accuracy >= 99.3 %", .v = 100.0 * r->correct / mnist->n, .target = 99.3 };
     g[0].met = g[0].v >= g[0].target;
     snprintf(g[0].value, sizeof g[0].value, "%.2f %%", g[0].v);
+    snprintf(g[0].need, sizeof g[0].need, "%s correct of %s", report_th((993L * mnist->n + 999) / 1000), report_th(mnist->n));
     g[1] = (goal){ .what = "Grad-CAM deletion AUC <= 0.55 x the random map's", .target = 0.55,
                    .v = S->del_auc[DL_M_GRADCAM] / S->del_auc[M_RANDOM] };
     g[1].met = g[1].v <= g[1].target;
-    snprintf(g[1].value, sizeof g[1].value, "%.3f / %.3f = %.2fx", S->del_auc[DL_M_GRADCAM], S->del_auc[M_RANDOM], g[1].v);
+    snprintf(g[1].value, sizeof g[1].value, "%.3f / %.3f = %.3fx", S->del_auc[DL_M_GRADCAM], S->del_auc[M_RANDOM], g[1].v);
+    snprintf(g[1].need, sizeof g[1].need, "a deletion AUC of at most %.4f, has %.4f", 0.55 * S->del_auc[M_RANDOM],
+             S->del_auc[DL_M_GRADCAM]);
     g[2] = (goal){ .what = "Grad-CAM insertion AUC >= 1.2 x the random map's", .target = 1.2,
                    .v = S->ins_auc[DL_M_GRADCAM] / S->ins_auc[M_RANDOM] };
     g[2].met = g[2].v >= g[2].target;
-    snprintf(g[2].value, sizeof g[2].value, "%.3f / %.3f = %.2fx", S->ins_auc[DL_M_GRADCAM], S->ins_auc[M_RANDOM], g[2].v);
+    snprintf(g[2].value, sizeof g[2].value, "%.3f / %.3f = %.3fx", S->ins_auc[DL_M_GRADCAM], S->ins_auc[M_RANDOM], g[2].v);
+    snprintf(g[2].need, sizeof g[2].need, "an insertion AUC of at least %.4f, has %.4f", 1.2 * S->ins_auc[M_RANDOM],
+             S->ins_auc[DL_M_GRADCAM]);
     g[3] = (goal){ .what = "empty Grad-CAM maps < 1 % of the test images", .target = 1, .v = 100.0 * empty / mnist->n };
     g[3].met = g[3].v < g[3].target;
     snprintf(g[3].value, sizeof g[3].value, "%.2f %% (%s of %s)", g[3].v, report_th(empty), report_th(mnist->n));
+    snprintf(g[3].need, sizeof g[3].need, "fewer than %s empty maps, has %s", report_th((mnist->n + 99) / 100), report_th(empty));
     g[4] = (goal){ .what = "empty Grad-CAM maps < 5 % of any predicted class", .target = 5, .v = 100 * wr };
     g[4].met = g[4].v < g[4].target;
     snprintf(g[4].value, sizeof g[4].value, "%.2f %% (class %d: %s of %s)", g[4].v, worst, report_th(r->empty_own[worst]),
              report_th(r->pred_n[worst]));
+    snprintf(g[4].need, sizeof g[4].need, "fewer than %s empty maps of class %d, has %s",
+             report_th((r->pred_n[worst] + 19) / 20), worst, report_th(r->empty_own[worst]));
 }

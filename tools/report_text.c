@@ -293,8 +293,8 @@ void write_metrics(const report *R)
         goals_of(nt, &R->mnist, gl);
         sb(&j, "],\"goals\":[");
         for (int q = 0; q < N_GOALS; q++)
-            sb(&j, "%s{\"goal\":\"%s\",\"value\":%.6f,\"target\":%g,\"met\":%s,\"text\":\"%s\"}", q ? "," : "",
-               gl[q].what, gl[q].v, gl[q].target, gl[q].met ? "true" : "false", gl[q].value);
+            sb(&j, "%s{\"goal\":\"%s\",\"value\":%.6f,\"target\":%g,\"met\":%s,\"text\":\"%s\",\"need\":\"%s\"}",
+               q ? "," : "", gl[q].what, gl[q].v, gl[q].target, gl[q].met ? "true" : "false", gl[q].value, gl[q].need);
         sb(&j, "],\"methods\":{");
         for (int mm = 0; mm < NM; mm++) {
             sb(&j, "%s\"%s\":{\"deletion_auc\":%.9g,\"insertion_auc\":%.9g,\"average_drop\":%.9g,"
@@ -755,7 +755,7 @@ void readme_part(const report *R, sbuf *r)
                 const int wrong = R->drawn[s].n - nt->drawn[s].correct;
                 top_confusion(&nt->drawn[s], &t, &p, &n);
                 sb(r, "%s %d on `%s`", s ? (s == R->n_drawn - 1 ? " and" : ",") : "", wrong, R->drawn[s].key);
-                if (n > 1) sb(r, " (%d of them %d read as %d)", n, t, p);
+                if (n > 1) sb(r, " (%s%d of them: %d read as %d)", n == wrong ? "all " : "", n, t, p);
             }
         }
         sb(r, ".");
@@ -1016,7 +1016,9 @@ void readme_part(const report *R, sbuf *r)
         if (met < N_GOALS) {
             sb(r, "; missed:");
             for (int q = 0, f = 0; q < N_GOALS; q++)
-                if (!gl[D - R->nets][q].met) sb(r, "%s %s (%s)", f++ ? ";" : "", gl[D - R->nets][q].what, gl[D - R->nets][q].value);
+                if (!gl[D - R->nets][q].met)
+                    sb(r, "%s %s (%s: it needs %s)", f++ ? ";" : "", gl[D - R->nets][q].what, gl[D - R->nets][q].value,
+                       gl[D - R->nets][q].need);
         }
         if (E) {
             int me = 0;

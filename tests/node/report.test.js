@@ -447,6 +447,8 @@ describe('report, two networks and drawn sets', { skip: skip2 }, () => {
         assert.equal(m.goals[q].target, t);
         assert.equal(m.goals[q].met, ok(m.goals[q].value, t), `${net.id}: ${m.goals[q].goal}`);
       });
+      assert.equal(m.goals[0].need, '9,930 correct of 10,000');
+      assert.equal(m.goals[3].need, `fewer than 100 empty maps, has ${mn.gradcam_empty.toLocaleString('en-US')}`);
     }
   });
 
@@ -478,6 +480,7 @@ describe('report, two networks and drawn sets', { skip: skip2 }, () => {
         `${sd.goals[q].text}: ${sd.goals[q].met ? '**met**' : 'missed'} |`), tc.goals[q].goal);
     const met = tc.goals.filter((g) => g.met).length;
     assert.ok(t.includes(`The two-conv network meets ${met} of the 5 goals above`));
+    for (const g of tc.goals.filter((g) => !g.met)) assert.ok(t.includes(`${g.goal} (${g.text}: it needs ${g.need})`), g.goal);
     // the discussion's figures are the run's
     assert.ok(t.includes(`Grad-CAM's deletion AUC is ${(tc.methods.gradcam.deletion_auc / tc.methods.random.deletion_auc).toFixed(2)}x the random map's`));
     assert.ok(t.includes(`cell q centred on input pixel 2q + 4.5`));
