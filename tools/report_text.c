@@ -677,7 +677,7 @@ void readme_part(const report *R, sbuf *r)
     for (int k = 0; k < nn; k++) {
         const set_result *m = &R->nets[k].mnist;
         const int w = worst_empty(m);
-        sb(r, " %s (%d: %s) |", pct(empty_total(m), N), w, pct(m->empty_own[w], m->pred_n[w]));
+        sb(r, " %s (class %d: %s) |", pct(empty_total(m), N), w, pct(m->empty_own[w], m->pred_n[w]));
     }
     sb(r, "\n| methods that pass the sanity checks |");
     for (int k = 0; k < nn; k++) sb(r, " %d of %d |", n_pass(R->nets[k].S), DL_M_COUNT);
@@ -887,8 +887,8 @@ void readme_part(const report *R, sbuf *r)
         sb(r, "- **Which layer Grad-CAM reads.** The %s's A is `%s`, the output of its %s convolution: each of "
               "its %dx%d cells sees a %dx%d window of the input, a piece of one stroke. The %s's A is `%s`, "
               "after %d convolutions and %d max-pool%s: each of its %dx%d cells sees %dx%d pixels, a quarter "
-              "of the digit's 20x20 box: a junction, a loop's end, a bar. Read there, Grad-CAM's deletion AUC is %.2fx the random "
-              "map's (%s: %.2fx) and its insertion AUC %.2fx (%s: %.2fx).\n",
+              "of the digit's 20x20 box: a junction, a loop's end, a bar. Read there, Grad-CAM's deletion "
+              "AUC is %.3fx the random map's (%s: %.3fx) and its insertion AUC %.3fx (%s: %.3fx).\n",
            E->name, cam_layer_name(E), E->n_conv_to_a == 1 ? "first and only" : "last", E->m.grid.side, E->m.grid.side,
            E->rf, E->rf, D->name, cam_layer_name(D), D->n_conv_to_a, pools_to_a(D), pools_to_a(D) == 1 ? "" : "s", D->m.grid.side, D->m.grid.side, D->rf, D->rf,
            SD->del_auc[DL_M_GRADCAM] / SD->del_auc[M_RANDOM], E->name, SE->del_auc[DL_M_GRADCAM] / SE->del_auc[M_RANDOM],

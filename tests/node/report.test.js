@@ -482,7 +482,7 @@ describe('report, two networks and drawn sets', { skip: skip2 }, () => {
     assert.ok(t.includes(`The two-conv network meets ${met} of the 5 goals above`));
     for (const g of tc.goals.filter((g) => !g.met)) assert.ok(t.includes(`${g.goal} (${g.text}: it needs ${g.need})`), g.goal);
     // the discussion's figures are the run's
-    assert.ok(t.includes(`Grad-CAM's deletion AUC is ${(tc.methods.gradcam.deletion_auc / tc.methods.random.deletion_auc).toFixed(2)}x the random map's`));
+    assert.ok(t.includes(`Grad-CAM's deletion AUC is ${(tc.methods.gradcam.deletion_auc / tc.methods.random.deletion_auc).toFixed(3)}x the random map's`));
     assert.ok(t.includes(`cell q centred on input pixel 2q + 4.5`));
     assert.ok(t.includes(`all zero for ${sd.mnist.gradcam_empty.toLocaleString('en-US')} of the 10,000 test images`));
   });
