@@ -310,11 +310,19 @@ fuzz-%: build/fuzz/fuzz_%
 	  $(wildcard tests/fuzz/regressions/$*)
 
 # ---- report (issue 5) ----------------------------------------------------
-#   make report  every CAM method measured on the MNIST test set: figures and
-#                metrics in web/results/, README's results part rewritten
+#   make report  the two-conv and the seed network side by side: accuracy,
+#                empty Grad-CAM maps and every CAM method's faithfulness and
+#                sanity on the MNIST test set, accuracy per style and
+#                Grad-CAM's faithfulness on the drawn sets; figures and
+#                metrics in web/results/, README's results part rewritten.
+#                The drawn sets are made when missing (`make drawn` makes
+#                them again after a change to the pad or the wasm).
+REPORT_WEIGHTS := weights/twoconv.safetensors weights/seednet.safetensors
 .PHONY: report
-report: build/digitlens data
-	build/digitlens report --out web/results --readme README.md --faith 2000 --sanity 500
+report: build/digitlens data $(REPORT_WEIGHTS)
+	$(if $(wildcard data/drawn/.built),,@$(MAKE) --no-print-directory drawn)
+	build/digitlens report $(REPORT_WEIGHTS:%=--weights %) --drawn data/drawn \
+	  --out web/results --readme README.md --faith 2000 --sanity 500
 
 # ---- the flags stamp (see FLAGS_STAMP above) ------------------------------
 FLAGS_TEXT := $(CC) $(CFLAGS) | $(SAN_CC) $(SAN_FLAGS)
