@@ -81,15 +81,17 @@ WASM_SRC  := $(WASM_LIB) c/wasm_api.c c/cam_methods.c
 WASM_FLAGS := -std=c11 -O3 -ffp-contract=off -Ic --no-entry -sSTANDALONE_WASM \
               -sALLOW_MEMORY_GROWTH=0 -sINITIAL_MEMORY=12582912 \
               -sTOTAL_STACK=262144 -sERROR_ON_UNDEFINED_SYMBOLS=1
-# Size: the layers and Grad-CAM (conv.c, layers.c, model.c, gradcam.c), the path of
-# every drawing, are compiled $(WASM_HOT_OPT); the rest (parsing the weights and
-# the architecture they describe (arch.c),
-# messages, preprocessing, the exports' argument checks, the other CAM
-# methods, whose cost is their extra forward passes) -Oz. -O2 rather
-# than -O3: digitlens.wasm is 1.5 KB smaller gzipped (16.6 KB, not 18.0) and
-# explains as fast (interleaved A/B, 2026-11-25: within 2 %). -Os or -Oz
-# everywhere would shrink it further but make a forward 2-5x slower.
-WASM_HOT_OPT ?= -O2
+# Size: the layers and Grad-CAM (conv.c, layers.c, model.c, gradcam.c), the
+# path of every drawing, are compiled $(WASM_HOT_OPT); the rest (parsing the
+# weights and the architecture they describe, messages, preprocessing, the
+# exports' argument checks, the other CAM methods, whose cost is their extra
+# forward passes) -Oz. -O2 rather than -O3: 1.5 KB smaller gzipped and as
+# fast. No auto-vectorising: every hot loop is written with simd.h's
+# vectors already, and what the vectoriser added (copies of the scalar
+# tails, with checks for overlapping arrays) was 800 bytes gzipped of the
+# module for no speed (interleaved A/B, 2026-12-06). -Os or -Oz everywhere
+# would shrink it further but make a forward 2-5x slower.
+WASM_HOT_OPT ?= -O2 -fno-vectorize -fno-slp-vectorize
 WASM_COLD := c/status.c c/arch.c c/optim.c c/safetensors.c c/idx.c c/preprocess.c c/wasm_api.c c/cam_methods.c
 WASM_CC    = $(EMCC) -std=c11 -ffp-contract=off -Ic $(if $(filter $<,$(WASM_COLD)),-Oz,$(WASM_HOT_OPT))
 build/wasm/simd/%.o: c/%.c $(HDRS)
@@ -159,16 +161,17 @@ $(ESBUILD):
 	@bash tools/setup.sh
 # The page's weights: "d4" (fc.weight as 4-bit differences of levels on a
 # grid of 0.6 x each row's RMS, GPTQ-rounded on 10,000 training images; the
-# first conv int8; the two-conv network's conv2 d4 too, step 0.4 x each
-# channel's RMS, rounded): weights/README.md. Committed; `make quantize`
-# makes them again, byte for byte, from the F32 files.
+# two-conv network's convolutions too, step 0.6 x each channel's RMS; the
+# seed network's conv int8; biases F16; only the metadata that describes the
+# network and the quantization): weights/README.md. Committed; `make
+# quantize` makes them again, byte for byte, from the F32 files.
 web/%.safetensors: weights/%-d4.safetensors
 	cp -f $< $@
 .PHONY: quantize
 quantize: build/digitlens data
 	build/digitlens quantize --dtype d4 --step 0.6 --calibrate 10000 \
 	  --weights weights/seednet.safetensors --out weights/seednet-d4.safetensors
-	build/digitlens quantize --dtype d4 --step 0.6 --conv-step 0.4 --calibrate 10000 \
+	build/digitlens quantize --dtype d4 --step 0.6 --conv-step 0.6 --calibrate 10000 \
 	  --weights weights/twoconv.safetensors --out weights/twoconv-d4.safetensors
 web/samples.bin: tools/make_samples.mjs data/mnist/.verified
 	node tools/make_samples.mjs data/mnist/t10k-images-idx3-ubyte data/mnist/t10k-labels-idx1-ubyte $@

@@ -3,23 +3,26 @@
  * after, the second one computed from the weights as the new file gives
  * them back.
  *
- * d4 (the page's default): conv.weight I8 (8 bits, one scale per filter);
- * fc.weight on a uniform grid of step s_r = STEP x rms(row r), stored as
- * 4-bit differences between neighbouring levels (safetensors.c, "d4"). A
- * uniform grid under an entropy coder (gzip's Huffman stage) is what costs
- * the fewest bytes for a given error; the step sets the trade.
+ * d4 (the page's weights): fc.weight on a uniform grid of step
+ * s_r = STEP x rms(row r), stored as 4-bit differences between neighbouring
+ * levels (safetensors.c, "d4"); the convolutions the same way with
+ * --conv-step (a row: one output channel's C x K x K kernel), else I8 (one
+ * scale per filter); biases F16. A uniform grid under an entropy coder
+ * (gzip's Huffman stage) is what costs the fewest bytes for a given error;
+ * the step sets the trade.
  *
  * The levels are chosen GPTQ-style (Frantar et al. 2022, "GPTQ: accurate
  * post-training quantization"): rounding weight j of a row moves the
  * row's output by e_j x_j, which the weights still to come can cancel in
- * part, because the pooled activations x are correlated. With
+ * part, because the inputs x are correlated (fc's pooled activations; a
+ * convolution's input patches, every output position's). With
  * C = Cov(x) + damp * mean(diag Cov) * I over the first CALIBRATE training
- * images (features from the already quantized convolution) and U the upper
+ * images (features from the layers before as stored) and U the upper
  * Cholesky factor of C^-1, weight j is rounded (difference to the level
  * before clamped to -8..7), then
  *     w_k -= (w_j - q_j s) / U_jj * U_jk   for k > j,
  * which minimises E[(x . (w - w_q))^2] one weight at a time. The mean part
- * of the error is exact to cancel: fc.bias_r += sum_j (w_rj - w_q rj) mu_j.
+ * of the error is exact to cancel: bias_r += sum_j (w_rj - w_q rj) mu_j.
  * Every sum runs in a fixed order, so the output does not depend on the
  * thread count. */
 #include <math.h>
@@ -35,13 +38,17 @@ const char cli_quantize_usage[] =
     "usage: digitlens quantize --out FILE [OPTIONS]\n"
     "\n"
     "Write the weights at reduced precision and report the accuracy on the\n"
-    "10,000 MNIST test images before and after.\n"
-    "  d4:   conv.weight as int8 (below, 8 bits); fc.weight on a grid of step\n"
-    "        --step x the RMS of its row, levels chosen against the training\n"
-    "        images' features (--calibrate), stored as 4-bit differences of\n"
-    "        neighbouring levels (\"fc.weight_d4\" U8 [10, 864] and\n"
-    "        \"fc.weight_scale\" F32 [10]); the biases stay F32, fc.bias\n"
-    "        corrected for the mean error. The page's default weights.\n"
+    "10,000 MNIST test images before and after. The file's metadata: the\n"
+    "network (architecture, cam_layer, as in the input), dtype (how each\n"
+    "tensor is stored), quantized_from, test_accuracy_f32, test_accuracy;\n"
+    "the training record stays in the input file.\n"
+    "  d4:   fc.weight on a grid of step --step x the RMS of its row, levels\n"
+    "        chosen against the training images' features (--calibrate),\n"
+    "        stored as 4-bit differences of neighbouring levels\n"
+    "        (\"fc.weight_d4\" U8 [10, 864] and \"fc.weight_scale\" F32 [10]\n"
+    "        for the seed network); the convolutions so too with --conv-step,\n"
+    "        else int8 (below, 8 bits); the biases F16, corrected for the mean\n"
+    "        error. The page's weights.\n"
     "  int8: each tensor of 2+ dimensions (conv.weight, fc.weight) as I8 with\n"
     "        one F32 scale per output channel (\"NAME_scale\", max |w| / 127 or\n"
     "        see --bits; round to nearest); the biases stay F32\n"
@@ -59,10 +66,9 @@ const char cli_quantize_usage[] =
     "                  rounding (0..60000, default 10000; 0 = round to nearest)\n"
     "  --damp D        d4 only: added to the features' covariance, times its\n"
     "                  mean diagonal (0.001..10, default 0.1)\n"
-    "  --conv-step S   d4 only: the convolutions after the first on d4 grids\n"
-    "                  too, step S x each output channel's RMS, levels chosen\n"
-    "                  against their input patches as fc's (0.05..4; default:\n"
-    "                  int8 as the first)\n"
+    "  --conv-step S   d4 only: the convolutions on d4 grids too, step S x\n"
+    "                  each output channel's RMS, levels chosen against their\n"
+    "                  input patches (0.05..4; default: int8)\n"
     "  --data DIR      MNIST IDX files (default " CLI_DEFAULT_DATA ")\n"
     "  --threads N     OpenMP threads (default: all cores)\n"
     "  --json          one object: {\"dtype\", \"bytes_in\", \"bytes_out\",\n"
@@ -336,8 +342,8 @@ int cli_quantize(int argc, char **argv)
     int qmax = (1 << (bits - 1)) - 1;
 
     dl_model m, q;
-    dl_meta meta;
-    cli_load_model(&m, in, &meta);
+    dl_meta src_meta;
+    cli_load_model(&m, in, &src_meta);
     uint8_t *src;
     size_t src_len;
     int st = dl_read_file(in, &src, &src_len);
@@ -359,25 +365,23 @@ int cli_quantize(int argc, char **argv)
     float *steps[DL_MAX_LAYERS] = { 0 };
     char desc[DL_META_VAL];
     if (dtype == DL_ST_D4) {
-        int fc = -1, first_conv = -1;
-        for (int i = 0; i < m.n_layers; i++) {
+        int fc = -1;
+        for (int i = 0; i < m.n_layers; i++)
             if (m.layers[i].spec.kind == DL_DENSE) fc = i;
-            if (m.layers[i].spec.kind == DL_CONV && first_conv < 0) first_conv = i;
-        }
-        /* first every weight tensor int8 and the biases F32, read back into
-         * q; then, in layer order, the later convolutions (--conv-step) and
+        /* first every weight tensor int8 and the biases F16, read back into
+         * q; then, in layer order, the convolutions (with --conv-step) and
          * the dense layer on their d4 grids, each against the features that
          * the layers before give as stored */
-        for (int i = 0; i < n; i++) how[i] = (dl_st_how){t[i].ndim >= 2 ? DL_ST_I8 : DL_ST_F32, 127, NULL};
+        for (int i = 0; i < n; i++) how[i] = (dl_st_how){t[i].ndim >= 2 ? DL_ST_I8 : DL_ST_F16, 127, NULL};
         size_t len;
         uint8_t *buf = save(t, n, NULL, how, &len, out);
         if ((st = dl_st_load(buf, len, tq, nq, NULL)) != DL_OK) cli_fail(out, st);
         free(buf);
         for (int l = 0; l < m.n_layers; l++) {
-            const int later_conv = m.layers[l].spec.kind == DL_CONV && l != first_conv && conv_step > 0;
-            if (!later_conv && l != fc) continue;
+            const int conv = m.layers[l].spec.kind == DL_CONV && conv_step > 0;
+            if (!conv && l != fc) continue;
             steps[l] = xcalloc(m.layers[l].n_w, sizeof(float), out);
-            quantize_layer(&m, &q, l, later_conv ? conv_step : step, calib, damp, data, steps[l]);
+            quantize_layer(&m, &q, l, conv ? conv_step : step, calib, damp, data, steps[l]);
         }
         /* q now holds every value as the file will give it back */
         for (int i = 0; i < n; i++) {
@@ -395,18 +399,11 @@ int cli_quantize(int argc, char **argv)
             snprintf(dst + strlen(dst), 128 - strlen(dst), "%s%s.weight", dst[0] ? ", " : "",
                      m.layers[l].spec.name);
         }
-        const char *fit = calib ? "GPTQ" : "rounded";
-        char later[192] = "";
-        if (d4c[0])
-            snprintf(later, sizeof later, "; %s d4, step %.3g x channel RMS, %s", d4c, conv_step, fit);
-        if (calib)
-            snprintf(desc, sizeof desc,
-                     "d4: %s.weight 4-bit level steps, step %.3g x row RMS, GPTQ on %d images "
-                     "(damp %.3g); %s int8/channel%s; biases F32", m.layers[fc].spec.name, step, calib,
-                     damp, i8, later);
-        else
-            snprintf(desc, sizeof desc, "d4: %s.weight 4-bit level steps, step %.3g x row RMS, "
-                     "rounded; %s int8/channel%s; biases F32", m.layers[fc].spec.name, step, i8, later);
+        char convs[192] = "", fit[64] = "rounded";
+        if (d4c[0]) snprintf(convs, sizeof convs, "; %s step %.3g x channel RMS", d4c, conv_step);
+        if (calib) snprintf(fit, sizeof fit, "GPTQ on %d images (damp %.3g)", calib, damp);
+        snprintf(desc, sizeof desc, "d4 (4-bit level differences): %s.weight step %.3g x row RMS%s; %s%s%s; "
+                 "biases F16", m.layers[fc].spec.name, step, convs, fit, i8[0] ? "; int8/channel: " : "", i8);
     } else {
         for (int i = 0; i < n; i++)
             how[i] = (dl_st_how){dtype == DL_ST_I8 && t[i].ndim >= 2 ? DL_ST_I8
@@ -415,8 +412,15 @@ int cli_quantize(int argc, char **argv)
                  ? "int8, per-output-channel F32 scale (max |w| / %d); biases F32" : "F16", qmax);
     }
 
-    /* the file first without the accuracy after, to measure it on the
-     * weights exactly as a reader of the file gets them */
+    /* the file's metadata: the network it is (the architecture, if the
+     * input says) and how it was made from which file; the training record
+     * stays in the input, not in every copy a page downloads. First without
+     * the accuracy after, to measure it on the weights exactly as a reader
+     * of the file gets them. */
+    dl_meta meta = { 0 };
+    const char *keep[] = { "architecture", "cam_layer" };
+    for (int k = 0; k < 2; k++)
+        if (dl_meta_get(&src_meta, keep[k])) dl_meta_set(&meta, keep[k], dl_meta_get(&src_meta, keep[k]));
     const char *base = strrchr(in, '/') ? strrchr(in, '/') + 1 : in;
     char val[64];
     snprintf(val, sizeof val, "%.4f", acc_in);
@@ -424,7 +428,7 @@ int cli_quantize(int argc, char **argv)
         dl_meta_set(&meta, "quantized_from", base) ||
         dl_meta_set(&meta, "test_accuracy_f32", val) ||
         dl_meta_set(&meta, "test_accuracy", "-"))
-        cli_failf(in, "too much metadata to add the quantization's (at most %d entries)", DL_META_MAX);
+        cli_failf(in, "metadata value too long (at most %d bytes)", DL_META_VAL - 1);
     size_t len;
     uint8_t *buf = save(t, n, &meta, how, &len, out);
     if ((st = dl_st_load(buf, len, tq, nq, NULL)) != DL_OK) cli_fail(out, st);
