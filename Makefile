@@ -142,6 +142,11 @@ web/src/%: c/%
 	cp -f $< $@
 web/digitlens.wasm: $(call WASM_GRADCAM_OBJ,simd)
 	$(call WASM_LINK,$(WASM_SIMD),$(WASM_OPT_SIMD))
+# the same module with its functions' names, for make bench's byte
+# accounting (tools/bench/sizes.mjs); the same code, byte for byte
+build/wasm/digitlens.names.wasm: $(call WASM_GRADCAM_OBJ,simd)
+	$(EMCC) $(WASM_FLAGS) $(WASM_SIMD) --profiling-funcs $^ -o build/wasm/digitlens.names.raw.wasm
+	wasm-opt -O3 $(WASM_OPT_SIMD) --debuginfo --strip-producers build/wasm/digitlens.names.raw.wasm -o $@
 web/digitlens-nosimd.wasm: $(call WASM_GRADCAM_OBJ,nosimd)
 	$(call WASM_LINK,,$(WASM_OPT_NOSIMD))
 web/digitlens-full.wasm: $(call WASM_FULL_OBJ,simd)
@@ -244,7 +249,7 @@ WEIGHTS    ?=
 BENCH_NETS := --weights weights/twoconv.safetensors --compare weights/seednet.safetensors
 BENCH_ARGS ?=
 .PHONY: bench bench-peers
-bench: build/digitlens $(WEB_WASM) web/digit-lens.min.js build/bench/peak.wasm data \
+bench: build/digitlens $(WEB_WASM) web/digit-lens.min.js build/wasm/digitlens.names.wasm build/bench/peak.wasm data \
        $(filter %.safetensors,$(WEB_DATA))
 	node tools/bench/run.mjs $(if $(WEIGHTS),--weights $(WEIGHTS) --compare=,$(BENCH_NETS)) $(BENCH_ARGS)
 bench-peers:
