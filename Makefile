@@ -96,28 +96,32 @@ WASM_COLD := c/status.c c/arch.c c/optim.c c/safetensors.c c/idx.c c/preprocess.
 WASM_CC    = $(EMCC) -std=c11 -ffp-contract=off -Ic $(if $(filter $<,$(WASM_COLD)),-Oz,$(WASM_HOT_OPT))
 build/wasm/simd/%.o: c/%.c $(HDRS)
 	@mkdir -p $(@D)
-	$(WASM_CC) -msimd128 -c $< -o $@
+	$(WASM_CC) $(WASM_SIMD) -c $< -o $@
 build/wasm/nosimd/%.o: c/%.c $(HDRS)
 	@mkdir -p $(@D)
 	$(WASM_CC) -c $< -o $@
 build/wasm/simd/wasm_api_gradcam.o: c/wasm_api.c $(HDRS)
 	@mkdir -p $(@D)
-	$(WASM_CC) -DDL_WASM_GRADCAM_ONLY -msimd128 -c $< -o $@
+	$(WASM_CC) -DDL_WASM_GRADCAM_ONLY $(WASM_SIMD) -c $< -o $@
 build/wasm/nosimd/wasm_api_gradcam.o: c/wasm_api.c $(HDRS)
 	@mkdir -p $(@D)
 	$(WASM_CC) -DDL_WASM_GRADCAM_ONLY -c $< -o $@
 # the small module's Grad-CAM: the closed form alone (c/gradcam.c says why)
 build/wasm/simd/gradcam_closed.o: c/gradcam.c $(HDRS)
 	@mkdir -p $(@D)
-	$(WASM_CC) -DDL_GRADCAM_CLOSED_ONLY -msimd128 -c $< -o $@
+	$(WASM_CC) -DDL_GRADCAM_CLOSED_ONLY $(WASM_SIMD) -c $< -o $@
 build/wasm/nosimd/gradcam_closed.o: c/gradcam.c $(HDRS)
 	@mkdir -p $(@D)
 	$(WASM_CC) -DDL_GRADCAM_CLOSED_ONLY -c $< -o $@
 WASM_GRADCAM_OBJ = $(filter-out %/gradcam.o,$(WASM_LIB:c/%.c=build/wasm/$(1)/%.o)) \
                    build/wasm/$(1)/gradcam_closed.o build/wasm/$(1)/wasm_api_gradcam.o
 WASM_FULL_OBJ    = $(WASM_SRC:c/%.c=build/wasm/$(1)/%.o)
-WASM_SIMD    := -msimd128
-WASM_OPT_SIMD   := --enable-simd
+# The SIMD builds also use the features every engine with SIMD has had
+# since before it (bulk memory: memcpy and memset as one instruction each;
+# saturating float-to-int; sign extension): 580 bytes gzipped less. The
+# -nosimd builds stay at the first version of WebAssembly.
+WASM_SIMD    := -msimd128 -mbulk-memory -mnontrapping-fptoint -msign-ext
+WASM_OPT_SIMD   := --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
 WASM_OPT_NOSIMD := --mvp-features --enable-mutable-globals --enable-sign-ext
 # the page's default network (two-conv) and the seed network, fetched when
 # a visitor first switches to it or compares the two
@@ -165,9 +169,10 @@ web/digit-lens.one.js: web/digit-lens.js web/digitlens.js tools/bundle.mjs web/d
 $(ESBUILD):
 	@bash tools/setup.sh
 # The page's weights: "d4" (fc.weight as 4-bit differences of levels on a
-# grid of 0.6 x each row's RMS, GPTQ-rounded on 10,000 training images; the
-# two-conv network's convolutions too, step 0.6 x each channel's RMS; the
-# seed network's conv int8; biases F16; only the metadata that describes the
+# grid of 0.6 x each row's RMS for the seed network, 0.5 for the two-conv
+# network, GPTQ-rounded on 10,000 training images; the two-conv network's
+# convolutions too, step 0.5 x each channel's RMS; the seed network's conv
+# int8; biases F16; only the metadata that describes the
 # network and the quantization): weights/README.md. Committed; `make
 # quantize` makes them again, byte for byte, from the F32 files.
 web/%.safetensors: weights/%-d4.safetensors
@@ -176,7 +181,7 @@ web/%.safetensors: weights/%-d4.safetensors
 quantize: build/digitlens data
 	build/digitlens quantize --dtype d4 --step 0.6 --calibrate 10000 \
 	  --weights weights/seednet.safetensors --out weights/seednet-d4.safetensors
-	build/digitlens quantize --dtype d4 --step 0.6 --conv-step 0.6 --calibrate 10000 \
+	build/digitlens quantize --dtype d4 --step 0.5 --conv-step 0.5 --calibrate 10000 \
 	  --weights weights/twoconv.safetensors --out weights/twoconv-d4.safetensors
 web/samples.bin: tools/make_samples.mjs data/mnist/.verified
 	node tools/make_samples.mjs data/mnist/t10k-images-idx3-ubyte data/mnist/t10k-labels-idx1-ubyte $@
