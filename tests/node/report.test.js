@@ -176,7 +176,7 @@ describe('explain --method', { skip }, () => {
     assert.equal(files[0], `t10k-images-idx3-ubyte-3-class${o.digit}.png`);
     const map = o.maps[o.digit].flat(), img = decodePNG(fs.readFileSync(path.join(out, files[0])));
     assert.equal(img.width, 280);
-    const { hot } = assertOverlayShows(img, { S: 280 }, map, placedMax(map, 280), files[0]);
+    const { hot } = assertOverlayShows(img, { S: 280, grid: o.grid }, map, placedMax(map, 280, o.grid), files[0]);
     assert.ok(hot > 100, `${hot} pixels with heat`);
   });
 });
