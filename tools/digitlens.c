@@ -21,7 +21,7 @@ static const char usage[] =
     "explain its class scores.\n"
     "\n"
     "commands:\n"
-    "  train     train the seed network on MNIST, write its weights\n"
+    "  train     train a network (two-conv or seed) on MNIST, write its weights\n"
     "  eval      accuracy on the MNIST test set, per class, confusion matrix\n"
     "  classify  the digit in PNG images or IDX image files\n"
     "  explain   Grad-CAM maps of the class scores, as JSON or PNG overlays\n"
