@@ -83,41 +83,47 @@ WASM_SRC  := $(WASM_LIB) c/wasm_api.c c/cam_methods.c
 WASM_FLAGS := -std=c11 -O3 -ffp-contract=off -Ic --no-entry -sSTANDALONE_WASM \
               -sALLOW_MEMORY_GROWTH=0 -sINITIAL_MEMORY=12582912 \
               -sTOTAL_STACK=262144 -sERROR_ON_UNDEFINED_SYMBOLS=1
-# Size: the layers and Grad-CAM (conv.c, layers.c, model.c, gradcam.c), the path of
-# every drawing, are compiled $(WASM_HOT_OPT); the rest (parsing the weights and
-# the architecture they describe (arch.c),
-# messages, preprocessing, the exports' argument checks, the other CAM
-# methods, whose cost is their extra forward passes) -Oz. -O2 rather
-# than -O3: digitlens.wasm is 1.5 KB smaller gzipped (16.6 KB, not 18.0) and
-# explains as fast (interleaved A/B, 2026-11-25: within 2 %). -Os or -Oz
-# everywhere would shrink it further but make a forward 2-5x slower.
-WASM_HOT_OPT ?= -O2
+# Size: the layers and Grad-CAM (conv.c, layers.c, model.c, gradcam.c), the
+# path of every drawing, are compiled $(WASM_HOT_OPT); the rest (parsing the
+# weights and the architecture they describe, messages, preprocessing, the
+# exports' argument checks, the other CAM methods, whose cost is their extra
+# forward passes) -Oz. -O2 rather than -O3: 1.5 KB smaller gzipped and as
+# fast. No auto-vectorising: every hot loop is written with simd.h's
+# vectors already, and what the vectoriser added (copies of the scalar
+# tails, with checks for overlapping arrays) was 800 bytes gzipped of the
+# module for no speed (interleaved A/B, 2026-12-06). -Os or -Oz everywhere
+# would shrink it further but make a forward 2-5x slower.
+WASM_HOT_OPT ?= -O2 -fno-vectorize -fno-slp-vectorize
 WASM_COLD := c/status.c c/arch.c c/optim.c c/safetensors.c c/idx.c c/preprocess.c c/wasm_api.c c/cam_methods.c
 WASM_CC    = $(EMCC) -std=c11 -ffp-contract=off -Ic $(if $(filter $<,$(WASM_COLD)),-Oz,$(WASM_HOT_OPT))
 build/wasm/simd/%.o: c/%.c $(HDRS)
 	@mkdir -p $(@D)
-	$(WASM_CC) -msimd128 -c $< -o $@
+	$(WASM_CC) $(WASM_SIMD) -c $< -o $@
 build/wasm/nosimd/%.o: c/%.c $(HDRS)
 	@mkdir -p $(@D)
 	$(WASM_CC) -c $< -o $@
 build/wasm/simd/wasm_api_gradcam.o: c/wasm_api.c $(HDRS)
 	@mkdir -p $(@D)
-	$(WASM_CC) -DDL_WASM_GRADCAM_ONLY -msimd128 -c $< -o $@
+	$(WASM_CC) -DDL_WASM_GRADCAM_ONLY $(WASM_SIMD) -c $< -o $@
 build/wasm/nosimd/wasm_api_gradcam.o: c/wasm_api.c $(HDRS)
 	@mkdir -p $(@D)
 	$(WASM_CC) -DDL_WASM_GRADCAM_ONLY -c $< -o $@
 # the small module's Grad-CAM: the closed form alone (c/gradcam.c says why)
 build/wasm/simd/gradcam_closed.o: c/gradcam.c $(HDRS)
 	@mkdir -p $(@D)
-	$(WASM_CC) -DDL_GRADCAM_CLOSED_ONLY -msimd128 -c $< -o $@
+	$(WASM_CC) -DDL_GRADCAM_CLOSED_ONLY $(WASM_SIMD) -c $< -o $@
 build/wasm/nosimd/gradcam_closed.o: c/gradcam.c $(HDRS)
 	@mkdir -p $(@D)
 	$(WASM_CC) -DDL_GRADCAM_CLOSED_ONLY -c $< -o $@
 WASM_GRADCAM_OBJ = $(filter-out %/gradcam.o,$(WASM_LIB:c/%.c=build/wasm/$(1)/%.o)) \
                    build/wasm/$(1)/gradcam_closed.o build/wasm/$(1)/wasm_api_gradcam.o
 WASM_FULL_OBJ    = $(WASM_SRC:c/%.c=build/wasm/$(1)/%.o)
-WASM_SIMD    := -msimd128
-WASM_OPT_SIMD   := --enable-simd
+# The SIMD builds also use the features every engine with SIMD has had
+# since before it (bulk memory: memcpy and memset as one instruction each;
+# saturating float-to-int; sign extension): 580 bytes gzipped less. The
+# -nosimd builds stay at the first version of WebAssembly.
+WASM_SIMD    := -msimd128 -mbulk-memory -mnontrapping-fptoint -msign-ext
+WASM_OPT_SIMD   := --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
 WASM_OPT_NOSIMD := --mvp-features --enable-mutable-globals --enable-sign-ext
 # the page's default network (two-conv) and the seed network, fetched when
 # a visitor first switches to it or compares the two
@@ -142,6 +148,11 @@ web/src/%: c/%
 	cp -f $< $@
 web/digitlens.wasm: $(call WASM_GRADCAM_OBJ,simd)
 	$(call WASM_LINK,$(WASM_SIMD),$(WASM_OPT_SIMD))
+# the same module with its functions' names, for make bench's byte
+# accounting (tools/bench/sizes.mjs); the same code, byte for byte
+build/wasm/digitlens.names.wasm: $(call WASM_GRADCAM_OBJ,simd)
+	$(EMCC) $(WASM_FLAGS) $(WASM_SIMD) --profiling-funcs $^ -o build/wasm/digitlens.names.raw.wasm
+	wasm-opt -O3 $(WASM_OPT_SIMD) --debuginfo --strip-producers build/wasm/digitlens.names.raw.wasm -o $@
 web/digitlens-nosimd.wasm: $(call WASM_GRADCAM_OBJ,nosimd)
 	$(call WASM_LINK,,$(WASM_OPT_NOSIMD))
 web/digitlens-full.wasm: $(call WASM_FULL_OBJ,simd)
@@ -160,17 +171,19 @@ web/digit-lens.one.js: web/digit-lens.js web/digitlens.js tools/bundle.mjs web/d
 $(ESBUILD):
 	@bash tools/setup.sh
 # The page's weights: "d4" (fc.weight as 4-bit differences of levels on a
-# grid of 0.6 x each row's RMS, GPTQ-rounded on 10,000 training images; the
-# first conv int8; the two-conv network's conv2 d4 too, step 0.4 x each
-# channel's RMS, rounded): weights/README.md. Committed; `make quantize`
-# makes them again, byte for byte, from the F32 files.
+# grid of 0.6 x each row's RMS for the seed network, 0.5 for the two-conv
+# network, GPTQ-rounded on 10,000 training images; the two-conv network's
+# convolutions too, step 0.5 x each channel's RMS; the seed network's conv
+# int8; biases F16; only the metadata that describes the
+# network and the quantization): weights/README.md. Committed; `make
+# quantize` makes them again, byte for byte, from the F32 files.
 web/%.safetensors: weights/%-d4.safetensors
 	cp -f $< $@
 .PHONY: quantize
 quantize: build/digitlens data
 	build/digitlens quantize --dtype d4 --step 0.6 --calibrate 10000 \
 	  --weights weights/seednet.safetensors --out weights/seednet-d4.safetensors
-	build/digitlens quantize --dtype d4 --step 0.6 --conv-step 0.4 --calibrate 10000 \
+	build/digitlens quantize --dtype d4 --step 0.5 --conv-step 0.5 --calibrate 10000 \
 	  --weights weights/twoconv.safetensors --out weights/twoconv-d4.safetensors
 web/samples.bin: tools/make_samples.mjs data/mnist/.verified
 	node tools/make_samples.mjs data/mnist/t10k-images-idx3-ubyte data/mnist/t10k-labels-idx1-ubyte $@
@@ -243,7 +256,7 @@ WEIGHTS    ?=
 BENCH_NETS := --weights weights/twoconv.safetensors --compare weights/seednet.safetensors
 BENCH_ARGS ?=
 .PHONY: bench bench-peers
-bench: build/digitlens $(WEB_WASM) web/digit-lens.min.js build/bench/peak.wasm data \
+bench: build/digitlens $(WEB_WASM) web/digit-lens.min.js build/wasm/digitlens.names.wasm build/bench/peak.wasm data \
        $(filter %.safetensors,$(WEB_DATA))
 	node tools/bench/run.mjs $(if $(WEIGHTS),--weights $(WEIGHTS) --compare=,$(BENCH_NETS)) $(BENCH_ARGS)
 bench-peers:
@@ -312,11 +325,19 @@ fuzz-%: build/fuzz/fuzz_%
 	  $(wildcard tests/fuzz/regressions/$*)
 
 # ---- report (issue 5) ----------------------------------------------------
-#   make report  every CAM method measured on the MNIST test set: figures and
-#                metrics in web/results/, README's results part rewritten
+#   make report  the two-conv and the seed network side by side: accuracy,
+#                empty Grad-CAM maps and every CAM method's faithfulness and
+#                sanity on the MNIST test set, accuracy per style and
+#                Grad-CAM's faithfulness on the drawn sets; figures and
+#                metrics in web/results/, README's results part rewritten.
+#                The drawn sets are made when missing (`make drawn` makes
+#                them again after a change to the pad or the wasm).
+REPORT_WEIGHTS := weights/twoconv.safetensors weights/seednet.safetensors
 .PHONY: report
-report: build/digitlens data
-	build/digitlens report --out web/results --readme README.md --faith 2000 --sanity 500
+report: build/digitlens data $(REPORT_WEIGHTS)
+	$(if $(wildcard data/drawn/.built),,@$(MAKE) --no-print-directory drawn)
+	build/digitlens report $(REPORT_WEIGHTS:%=--weights %) --drawn data/drawn \
+	  --out web/results --readme README.md --faith 2000 --sanity 500
 
 # ---- the flags stamp (see FLAGS_STAMP above) ------------------------------
 FLAGS_TEXT := $(CC) $(CFLAGS) | $(SAN_CC) $(SAN_FLAGS)

@@ -27,9 +27,19 @@
  * at -O2, ran them with the arrays of sums in memory, copied with memcpy). */
 #define DL_INLINE static inline __attribute__((always_inline))
 
-enum { CONV_MAX_NV = DL_MAX_CHANNELS / 4, CONV_MAX_OCP = DL_MAX_CHANNELS,
+enum { CONV_MAX_OCP = DL_MAX_CHANNELS, CONV_LANES = 16,
        CONV_WT = 8192,   /* floats of wT: the fast paths' limit (C*K*K*OCP) */
        CONV_OW = DL_IN_W, CONV_PIX = DL_IN_SIZE };
+
+/* the scatter's lanes per group of output channels (see below) */
+static int scatter_lanes(int OC)
+{
+#ifndef __EMSCRIPTEN__
+    if (OC == 12) return 12;
+#endif
+    (void)OC;
+    return 16;
+}
 
 /* The scatter path, for the first layer (C = 1): each non-zero input pixel
  * adds its value times a kernel row into the output row it reaches, all
@@ -37,8 +47,12 @@ enum { CONV_MAX_NV = DL_MAX_CHANNELS / 4, CONV_MAX_OCP = DL_MAX_CHANNELS,
  * pixel would add w * 0 = 0 to each sum: skipping it is exact and saves most
  * of the work, with no branch per tap. One output row is summed at a time,
  * (OW, OCP) floats that stay in the L1 cache, then transposed into out. For
- * output (y, x) the terms come in (i, j) order. NV = OCP / 4 is a constant
- * where the callers below inline these (3: the seed network; 4: two-conv). */
+ * output (y, x) the terms come in (i, j) order. The channels go in groups
+ * of 16 lanes (NV = 4 vectors; the last group zero-padded), one copy of the
+ * loops for any OC; the native build, where training runs the seed
+ * network's 12 channels through it every step, keeps a 12-lane copy too
+ * (38 % fewer instructions in its conv than 16 lanes); each lane's sums are
+ * the same whichever copy runs. */
 
 /* row[x-j, :] += v * wr[j, :] for the taps j whose output x-j lies in 0..OW-1
  * (wr: one kernel row, OCP floats per tap) */
@@ -87,7 +101,8 @@ DL_INLINE void store_4x4(float *out, size_t plane, v4 r0, v4 r1, v4 r2, v4 r3, i
     for (int l = 0; l < 4 && g + l < OC; l++) v4_store(out + (size_t)(g + l) * plane, t[l]);
 }
 
-/* One image. wT (K, K, OCP); bias: OCP floats. */
+/* One image, one group of output channels (OC of them, at most 4 * NV):
+ * wT (K, K, 4 * NV); bias: 4 * NV floats. */
 DL_INLINE void conv_scatter(float *out, const float *in, const float *wT, const float *bias,
                                 int H, int W, int OC, int K, const int NV)
 {
@@ -103,9 +118,9 @@ DL_INLINE void conv_scatter(float *out, const float *in, const float *wT, const 
         }
     }
     first[H] = n;
-    v4 b[CONV_MAX_NV];
+    v4 b[CONV_LANES / 4];
     for (int v = 0; v < NV; v++) b[v] = v4_load(bias + 4 * v);
-    float row[(CONV_OW + 1) * CONV_MAX_OCP];
+    float row[(CONV_OW + 1) * CONV_LANES];
     for (int y = 0; y < OH; y++) {
         for (int x = 0; x <= OW; x++) /* OW: see scatter_pair_5 */
             for (int v = 0; v < NV; v++) v4_store(row + x * OCP + 4 * v, b[v]);
@@ -253,59 +268,75 @@ static void conv_winograd3(float *out, const float *in, const float *U, const fl
 
 int dl_conv_path(int C, int H, int W, int OC, int K)
 {
-    const int OH = H - K + 1, OW = W - K + 1, OCP = (OC + 3) & ~3;
+    const int OH = H - K + 1, OW = W - K + 1, OCP = (OC + 3) & ~3, L = scatter_lanes(OC);
     if (K == 3 && C > 1 && C <= WINO_C && OH % 2 == 0 && OW % 2 == 0 && OCP % (4 * WINO_NV) == 0 &&
         16 * C * OCP <= WINO_U)
         return DL_CONV_WINOGRAD;
-    if (C == 1 && K * K * OCP <= CONV_WT && OW <= CONV_OW && H * W <= CONV_PIX)
+    if (C == 1 && K * K * (OC + L - 1) / L * L <= CONV_WT && OW <= CONV_OW && H * W <= CONV_PIX)
         return DL_CONV_SCATTER;
     return DL_CONV_PLAIN; /* (any other feature map: correct, not fast) */
 }
 
-size_t dl_conv_packed_size(int C, int H, int W, int OC, int K)
+/* floats of the packed kernels before the bias */
+static size_t packed_kernels(int path, int C, int OC, int K)
 {
-    const int OCP = (OC + 3) & ~3;
-    switch (dl_conv_path(C, H, W, OC, K)) {
-    case DL_CONV_WINOGRAD: return (size_t)16 * C * OCP + OCP;
-    case DL_CONV_SCATTER: return (size_t)C * K * K * OCP + OCP;
-    default: return 0;
-    }
+    const int L = scatter_lanes(OC);
+    return path == DL_CONV_WINOGRAD ? (size_t)16 * C * ((OC + 3) & ~3)
+                                    : (size_t)K * K * ((OC + L - 1) / L * L);
 }
 
-/* The kernels as the path reads them, then the bias zero-padded to OCP:
- * Winograd's U (16, C, OCP), or wT (C*K*K, OCP), the taps' weights with
- * the output channels contiguous. */
+size_t dl_conv_packed_size(int C, int H, int W, int OC, int K)
+{
+    const int path = dl_conv_path(C, H, W, OC, K), L = scatter_lanes(OC);
+    if (path == DL_CONV_PLAIN) return 0;
+    return packed_kernels(path, C, OC, K) +
+           (size_t)(path == DL_CONV_WINOGRAD ? (OC + 3) & ~3 : (OC + L - 1) / L * L);
+}
+
+/* The kernels as the path reads them, then the bias zero-padded: Winograd's
+ * U (16, C, OCP); the scatter's wT, per group of L output channels
+ * (K, K, L), the taps' weights with the channels contiguous. */
 void dl_conv_pack(float *packed, const float *w, const float *bias, int C, int H, int W, int OC,
                   int K)
 {
-    const int OCP = (OC + 3) & ~3, path = dl_conv_path(C, H, W, OC, K), taps = C * K * K;
+    const int path = dl_conv_path(C, H, W, OC, K), taps = K * K;
     if (path == DL_CONV_PLAIN) return;
-    float *bp = packed + (path == DL_CONV_WINOGRAD ? (size_t)16 * C * OCP : (size_t)taps * OCP);
-    if (path == DL_CONV_WINOGRAD) wino_kernels(packed, w, C, OC, OCP);
-    else
-        for (int t = 0; t < taps; t++) /* (OC, taps) -> (taps, OCP), zero-padded */
-            for (int g = 0; g < OCP; g++) packed[t * OCP + g] = g < OC ? w[(size_t)g * taps + t] : 0.0f;
-    for (int g = 0; g < OCP; g++) bp[g] = g < OC ? bias[g] : 0.0f;
+    const int L = path == DL_CONV_WINOGRAD ? (OC + 3) & ~3 : scatter_lanes(OC),
+              G = (OC + L - 1) / L;
+    float *bp = packed + packed_kernels(path, C, OC, K);
+    if (path == DL_CONV_WINOGRAD) wino_kernels(packed, w, C, OC, L);
+    else /* (OC, taps) -> (G, taps, L), zero-padded */
+        for (int g = 0; g < G; g++)
+            for (int t = 0; t < taps; t++)
+                for (int l = 0; l < L; l++) {
+                    const int o = g * L + l;
+                    packed[((size_t)g * taps + t) * L + l] = o < OC ? w[(size_t)o * taps + t] : 0.0f;
+                }
+    for (int g = 0; g < G * L; g++) bp[g] = g < OC ? bias[g] : 0.0f;
 }
 
 void dl_conv_forward_packed(float *out, const float *inp, const float *packed, int B, int C,
                             int H, int W, int OC, int K)
 {
-    const int OH = H - K + 1, OW = W - K + 1, OCP = (OC + 3) & ~3, path = dl_conv_path(C, H, W, OC, K);
-    const float *bp = packed + (path == DL_CONV_WINOGRAD ? (size_t)16 * C * OCP : (size_t)C * K * K * OCP);
+    const int OH = H - K + 1, OW = W - K + 1, P = OH * OW, path = dl_conv_path(C, H, W, OC, K),
+              L = scatter_lanes(OC);
+    const float *bp = packed + packed_kernels(path, C, OC, K);
     for (int b = 0; b < B; b++) {
         const float *ib = inp + (size_t)b * C * H * W;
-        float *ob = out + (size_t)b * OC * OH * OW;
-        /* constant lane counts keep the sums in registers: the two-conv
-         * network's 16 channels everywhere, the seed's 12 in the native
-         * build (38 % fewer instructions in its conv), where training runs
-         * it; the WASM module keeps the bytes */
-        if (path == DL_CONV_WINOGRAD) conv_winograd3(ob, ib, packed, bp, C, H, W, OC);
-        else if (OCP == 16) conv_scatter(ob, ib, packed, bp, H, W, OC, K, 4);
+        float *ob = out + (size_t)b * OC * P;
+        if (path == DL_CONV_WINOGRAD) {
+            conv_winograd3(ob, ib, packed, bp, C, H, W, OC);
+            continue;
+        }
+        /* constant lane counts keep the sums in registers */
+        for (int g0 = 0; g0 < OC; g0 += L) {
+            const float *wg = packed + (size_t)g0 * K * K;
+            const int n = OC - g0 < L ? OC - g0 : L;
+            if (L == 16) conv_scatter(ob + (size_t)g0 * P, ib, wg, bp + g0, H, W, n, K, 4);
 #ifndef __EMSCRIPTEN__
-        else if (OCP == 12) conv_scatter(ob, ib, packed, bp, H, W, OC, K, 3);
+            else conv_scatter(ob + (size_t)g0 * P, ib, wg, bp + g0, H, W, n, K, 3);
 #endif
-        else conv_scatter(ob, ib, packed, bp, H, W, OC, K, OCP / 4);
+        }
     }
 }
 

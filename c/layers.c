@@ -142,7 +142,7 @@ enum { DENSE_GROUP = 10 }; /* outputs computed together: x is read once */
  * Each sum runs in four lanes of partial sums over i, then
  * (l0 + l1) + (l2 + l3): the same order in every build. Ten outputs at a
  * time give ten independent chains of adds instead of one. */
-static inline void dense_group(float *out, const float *x, const float *wr,
+__attribute__((always_inline)) static inline void dense_group(float *out, const float *x, const float *wr,
                                const float *bias, int IN, const int G)
 {
     int IN4 = IN & ~3;

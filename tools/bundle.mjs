@@ -12,7 +12,7 @@
 // Both squeeze the element's style sheet (esbuild's CSS minifier) and the
 // whitespace between the tags of its HTML, which esbuild keeps as they are
 // written inside template strings.
-import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { readFileSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
 
@@ -48,6 +48,7 @@ const result = await esbuild.build({
   legalComments: 'none',
   logLevel: 'warning',
   write: false,
+  metafile: kind === 'esm',
   plugins: [squeeze],
   external: ['node:*'],
   ...(kind === 'esm' ? {
@@ -64,3 +65,9 @@ const result = await esbuild.build({
 });
 writeFileSync(out + '.tmp', result.outputFiles[0].contents);
 renameSync(out + '.tmp', out);
+// what each source file became in the ES module (tools/bench/sizes.mjs)
+if (kind === 'esm') {
+  const { inputs } = Object.values(result.metafile.outputs)[0];
+  mkdirSync(new URL('../build', import.meta.url), { recursive: true });
+  writeFileSync(new URL('../build/digit-lens.min.meta.json', import.meta.url), JSON.stringify({ inputs }, null, 1) + '\n');
+}

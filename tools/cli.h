@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include "digitlens.h"
 
-#define CLI_DEFAULT_WEIGHTS "weights/seednet.safetensors"
+#define CLI_DEFAULT_WEIGHTS "weights/twoconv.safetensors"
 #define CLI_DEFAULT_DATA    "data/mnist"
 
 /* A default path (CLI_DEFAULT_*, "web/results") in the checkout the binary

@@ -88,8 +88,9 @@ static double forward_macs(const dl_model *m)
 
 /* The same forward for input x counting only the conv taps that read a
  * non-zero input: a zero adds w * 0 to a sum, and the conv skips it (the
- * scatter path every zero pixel of the image, the gather path every tap
- * whose five inputs are zero). For the first layer these are the ink's
+ * scatter path every zero pixel of the image, Winograd every 4x4 input
+ * tile of zeros; its multiplies are fewer than these direct ones, so its
+ * layer can run below this floor). For the first layer these are the ink's
  * pixels; for a deeper conv what the ReLU and max-pool before it left non-
  * zero, read from a forward pass of x (w: one image). The work x needs. */
 static double forward_macs_ink(const dl_model *m, dl_work *w, const float *x, double *per_layer)
@@ -180,54 +181,48 @@ static const char *network_name(const dl_model *m)
     return "custom";
 }
 
-/* Which path c/conv.c takes for a conv layer. conv.c chooses from the
- * layer's shapes alone; these restate its conditions (dl_conv_forward,
- * conv_scatter, conv_gather, dl_conv_backward and its limits CONV_WT,
- * GATHER_ROWS, DW_STEPS, DW_PAD, DINP_MAX, DW_GROUP) and must follow them
- * when they change. */
+/* Which path c/conv.c takes for a conv layer: the forward's from
+ * dl_conv_path; the backward's restate dl_conv_backward's conditions (its
+ * limits CONV_WT, DW_STEPS, DW_PAD, DINP_MAX, DW_GROUP) and must follow
+ * them when they change. */
 typedef struct {
-    const char *forward;      /* "scatter", "gather" or "plain loops" */
+    const char *forward;      /* "scatter", "winograd" or "plain loops" */
     char forward_native[192], forward_wasm[192];
     char backward_weights[96], backward_input[96];
 } conv_path;
 
 static conv_path conv_path_of(const dl_layer *L, int first)
 {
-    enum { WT = 8192, GROWS = DL_MAX_CHANNELS * DL_IN_H, STEPS = 160, PAD = 4096, DINP = 4096 };
+    enum { WT = 8192, STEPS = 160, PAD = 4096, DINP = 4096 };
     const int C = L->in_c, H = L->in_h, W = L->in_w, OC = L->out_c, K = L->spec.k;
-    const int OH = L->out_h, OW = L->out_w, taps = C * K * K, OCP = (OC + 3) & ~3, NV = OCP / 4;
+    const int OH = L->out_h, OW = L->out_w;
     conv_path p;
     memset(&p, 0, sizeof p);
-    const int fast = taps * OCP <= WT && OW <= DL_IN_W && W <= 32 && C * H <= GROWS &&
-                     (C > 1 || H * W <= DL_IN_SIZE);
-    if (!fast) {
-        p.forward = "plain loops";
-        snprintf(p.forward_native, sizeof p.forward_native, "plain loops (beyond the fast paths' limits)");
-        strcpy(p.forward_wasm, p.forward_native);
-    } else if (C > 1) {
-        /* blocks of 5 positions x 8 channels, sums in registers when full */
-        char xs[40] = "", cs[40] = "";
-        if (OW % 5) snprintf(xs, sizeof xs, " + 1 of %d", OW % 5);
-        if (OCP % 8) snprintf(cs, sizeof cs, " + 1 of %d", OCP % 8);
-        p.forward = "gather";
+    switch (dl_conv_path(C, H, W, OC, K)) {
+    case DL_CONV_WINOGRAD:
+        p.forward = "winograd";
         snprintf(p.forward_native, sizeof p.forward_native,
-                 "gather: %d taps (C*K*K) an output, sums in registers by blocks of 5 positions x 8 "
-                 "channels (a row: %d of 5%s; %d channels: %d of 8%s), taps of 5 zero inputs dropped",
-                 taps, OW / 5, xs, OC, OCP / 8, cs);
+                 "Winograd F(2x2, 3x3): %d 2x2 tiles, 16 multiplies per tile and channel pair "
+                 "(direct: 36), %d channels in 8-vector groups, input tiles of zeros skipped",
+                 OH * OW / 4, OC);
         strcpy(p.forward_wasm, p.forward_native);
-    } else {
-        /* NV constant (sums in registers) for 16 channels everywhere and 12
-         * in the native build only */
-        const int native_const = OCP == 16 || OCP == 12, wasm_const = OCP == 16;
+        break;
+    case DL_CONV_SCATTER: {
+        /* groups of 16 lanes; the native build keeps 12 for OC == 12 */
+        const int ln = OC == 12 ? 12 : 16, lw = 16;
         p.forward = "scatter";
         snprintf(p.forward_native, sizeof p.forward_native,
-                 "scatter: non-zero pixels x kernel rows, %d channels in the lanes (%d vectors, %s)%s",
-                 OC, NV, native_const ? "a constant count" : "a variable count",
-                 K == 5 ? ", pixel pairs" : "");
+                 "scatter: non-zero pixels x kernel rows, %d channels in %d group%s of %d lanes%s",
+                 OC, (OC + ln - 1) / ln, (OC + ln - 1) / ln > 1 ? "s" : "", ln, K == 5 ? ", pixel pairs" : "");
         snprintf(p.forward_wasm, sizeof p.forward_wasm,
-                 "scatter: non-zero pixels x kernel rows, %d channels in the lanes (%d vectors, %s)%s",
-                 OC, NV, wasm_const ? "a constant count" : "a variable count",
-                 K == 5 ? ", pixel pairs" : "");
+                 "scatter: non-zero pixels x kernel rows, %d channels in %d group%s of %d lanes%s",
+                 OC, (OC + lw - 1) / lw, (OC + lw - 1) / lw > 1 ? "s" : "", lw, K == 5 ? ", pixel pairs" : "");
+        break;
+    }
+    default:
+        p.forward = "plain loops";
+        snprintf(p.forward_native, sizeof p.forward_native, "plain loops (no fast path for this shape)");
+        strcpy(p.forward_wasm, p.forward_native);
     }
     const int dw_vec = OH * ((OW + 3) / 4) <= STEPS && (OW % 4 == 0 || C * H * (W + 3) <= PAD);
     const int gs = OC % 12 == 0 ? 12 : 8;

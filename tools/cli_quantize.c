@@ -3,23 +3,26 @@
  * after, the second one computed from the weights as the new file gives
  * them back.
  *
- * d4 (the page's default): conv.weight I8 (8 bits, one scale per filter);
- * fc.weight on a uniform grid of step s_r = STEP x rms(row r), stored as
- * 4-bit differences between neighbouring levels (safetensors.c, "d4"). A
- * uniform grid under an entropy coder (gzip's Huffman stage) is what costs
- * the fewest bytes for a given error; the step sets the trade.
+ * d4 (the page's weights): fc.weight on a uniform grid of step
+ * s_r = STEP x rms(row r), stored as 4-bit differences between neighbouring
+ * levels (safetensors.c, "d4"); the convolutions the same way with
+ * --conv-step (a row: one output channel's C x K x K kernel), else I8 (one
+ * scale per filter); biases F16. A uniform grid under an entropy coder
+ * (gzip's Huffman stage) is what costs the fewest bytes for a given error;
+ * the step sets the trade.
  *
  * The levels are chosen GPTQ-style (Frantar et al. 2022, "GPTQ: accurate
  * post-training quantization"): rounding weight j of a row moves the
  * row's output by e_j x_j, which the weights still to come can cancel in
- * part, because the pooled activations x are correlated. With
+ * part, because the inputs x are correlated (fc's pooled activations; a
+ * convolution's input patches, every output position's). With
  * C = Cov(x) + damp * mean(diag Cov) * I over the first CALIBRATE training
- * images (features from the already quantized convolution) and U the upper
+ * images (features from the layers before as stored) and U the upper
  * Cholesky factor of C^-1, weight j is rounded (difference to the level
  * before clamped to -8..7), then
  *     w_k -= (w_j - q_j s) / U_jj * U_jk   for k > j,
  * which minimises E[(x . (w - w_q))^2] one weight at a time. The mean part
- * of the error is exact to cancel: fc.bias_r += sum_j (w_rj - w_q rj) mu_j.
+ * of the error is exact to cancel: bias_r += sum_j (w_rj - w_q rj) mu_j.
  * Every sum runs in a fixed order, so the output does not depend on the
  * thread count. */
 #include <math.h>
@@ -35,13 +38,17 @@ const char cli_quantize_usage[] =
     "usage: digitlens quantize --out FILE [OPTIONS]\n"
     "\n"
     "Write the weights at reduced precision and report the accuracy on the\n"
-    "10,000 MNIST test images before and after.\n"
-    "  d4:   conv.weight as int8 (below, 8 bits); fc.weight on a grid of step\n"
-    "        --step x the RMS of its row, levels chosen against the training\n"
-    "        images' features (--calibrate), stored as 4-bit differences of\n"
-    "        neighbouring levels (\"fc.weight_d4\" U8 [10, 864] and\n"
-    "        \"fc.weight_scale\" F32 [10]); the biases stay F32, fc.bias\n"
-    "        corrected for the mean error. The page's default weights.\n"
+    "10,000 MNIST test images before and after. The file's metadata: the\n"
+    "network (architecture, cam_layer, as in the input), dtype (how each\n"
+    "tensor is stored), quantized_from, test_accuracy_f32, test_accuracy;\n"
+    "the training record stays in the input file.\n"
+    "  d4:   fc.weight on a grid of step --step x the RMS of its row, levels\n"
+    "        chosen against the training images' features (--calibrate),\n"
+    "        stored as 4-bit differences of neighbouring levels\n"
+    "        (\"fc.weight_d4\" U8 [10, 864] and \"fc.weight_scale\" F32 [10]\n"
+    "        for the seed network); the convolutions so too with --conv-step,\n"
+    "        else int8 (below, 8 bits); the biases F16, corrected for the mean\n"
+    "        error. The page's weights.\n"
     "  int8: each tensor of 2+ dimensions (conv.weight, fc.weight) as I8 with\n"
     "        one F32 scale per output channel (\"NAME_scale\", max |w| / 127 or\n"
     "        see --bits; round to nearest); the biases stay F32\n"
@@ -59,9 +66,9 @@ const char cli_quantize_usage[] =
     "                  rounding (0..60000, default 10000; 0 = round to nearest)\n"
     "  --damp D        d4 only: added to the features' covariance, times its\n"
     "                  mean diagonal (0.001..10, default 0.1)\n"
-    "  --conv-bits B   d4 only: the convolutions after the first as int8\n"
-    "                  levels in -(2^(B-1)-1) .. 2^(B-1)-1 (2..8, default 8);\n"
-    "                  fewer levels compress better under gzip\n"
+    "  --conv-step S   d4 only: the convolutions on d4 grids too, step S x\n"
+    "                  each output channel's RMS, levels chosen against their\n"
+    "                  input patches (0.05..4; default: int8)\n"
     "  --data DIR      MNIST IDX files (default " CLI_DEFAULT_DATA ")\n"
     "  --threads N     OpenMP threads (default: all cores)\n"
     "  --json          one object: {\"dtype\", \"bytes_in\", \"bytes_out\",\n"
@@ -137,12 +144,18 @@ static int inverse_cholesky_upper(double *c, double *u, int n)
     return 0;
 }
 
-/* The features fc reads (the flattened max-pool output, dim of them) for the
- * first n training images: their mean, and U as above for their covariance
- * plus damping. */
-static void calibrate(const dl_model *q, const char *data, int n, double damp, int dim,
+/* The features layer l reads, for the first n training images (through q:
+ * the layers before as stored): for a dense layer its input vector, one a
+ * image; for a convolution each output position's input patch (C, K, K),
+ * OH * OW an image. Their mean mu, and U as above for their covariance plus
+ * damping. */
+static void calibrate(const dl_model *q, const char *data, int n, double damp, int l,
                       double *mu, double *u)
 {
+    const dl_layer *L = &q->layers[l];
+    const int conv = L->spec.kind == DL_CONV, K = L->spec.k, H = L->in_h, W = L->in_w;
+    const int dim = conv ? L->in_c * K * K : (int)L->in_size, P = conv ? L->out_h * L->out_w : 1;
+    const size_t in_size = conv ? (size_t)L->in_c * H * W : L->in_size;
     cli_dataset d;
     cli_load_dataset(&d, data, "train-images-idx3-ubyte", "train-labels-idx1-ubyte");
     if (n > d.imgs.count) n = d.imgs.count;
@@ -150,56 +163,65 @@ static void calibrate(const dl_model *q, const char *data, int n, double damp, i
     dl_work w;
     int st = dl_work_alloc(&w, q, B);
     if (st != DL_OK) cli_fail("calibration", st);
+    const size_t rows = (size_t)B * P;
     float *x = xcalloc((size_t)B * DL_IN_SIZE, sizeof *x, "calibration");
-    float *feat = xcalloc((size_t)n * dim, sizeof *feat, "calibration");
-    int feat_layer = -1;    /* the layer fc reads */
-    for (int i = 0; i < q->n_layers; i++)
-        if (q->layers[i].spec.kind == DL_DENSE) { feat_layer = i - 1; break; }
-    if (feat_layer < 0 || q->layers[feat_layer].out_size != (size_t)dim)
-        cli_failf("calibration", "the network has no dense layer of %d inputs", dim);
+    float *feat = xcalloc(rows * dim, sizeof *feat, "calibration");
+    int *idx = xcalloc(rows * dim, sizeof *idx, "calibration");
+    int *nnz = xcalloc(rows, sizeof *nnz, "calibration");
+    double *c = xcalloc((size_t)dim * dim, sizeof *c, "calibration");
+    for (int j = 0; j < dim; j++) mu[j] = 0.0;
     for (int b0 = 0; b0 < n; b0 += B) {
-        int nb = n - b0 < B ? n - b0 : B;
+        const int nb = n - b0 < B ? n - b0 : B, nr = nb * P;
         for (size_t k = 0; k < (size_t)nb * DL_IN_SIZE; k++)
             x[k] = d.imgs.pixels[(size_t)b0 * DL_IN_SIZE + k] / 255.0f;
         if ((st = dl_forward(q, &w, x, nb)) != DL_OK) cli_fail("calibration", st);
-        memcpy(feat + (size_t)b0 * dim, dl_layer_out(q, &w, feat_layer), (size_t)nb * dim * sizeof *feat);
-    }
-    free(x);
-    dl_work_free(&w);
-    cli_free_dataset(&d);
-
-    /* the nonzero features of each image (after ReLU and max-pool, ~35 %) */
-    int *nnz = xcalloc((size_t)n, sizeof *nnz, "calibration");
-    int *idx = xcalloc((size_t)n * dim, sizeof *idx, "calibration");
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < dim; j++)
-            if (feat[(size_t)i * dim + j] != 0.0f) idx[(size_t)i * dim + nnz[i]++] = j;
-    for (int j = 0; j < dim; j++) mu[j] = 0.0;
-    for (int i = 0; i < n; i++)
-        for (int a = 0; a < nnz[i]; a++) mu[idx[(size_t)i * dim + a]] += feat[(size_t)i * dim + idx[(size_t)i * dim + a]];
-    for (int j = 0; j < dim; j++) mu[j] /= n;
-
-    /* c[r][j], j >= r: sum over images of x_r x_j; each row r summed by one
-     * thread in image order (the same bits whatever the thread count) */
-    double *c = xcalloc((size_t)dim * dim, sizeof *c, "calibration");
-    #pragma omp parallel for schedule(dynamic, 16)
-    for (int r = 0; r < dim; r++) {
-        double *row = c + (size_t)r * dim;
-        for (int i = 0; i < n; i++) {
-            const float *f = feat + (size_t)i * dim;
-            if (f[r] == 0.0f) continue;
-            const int *ix = idx + (size_t)i * dim;
-            double xr = f[r];
-            for (int a = nnz[i] - 1; a >= 0 && ix[a] >= r; a--) row[ix[a]] += xr * f[ix[a]];
+        const float *in = dl_layer_out(q, &w, l - 1);
+        for (int b = 0; b < nb; b++) /* feature rows, image by image */
+            for (int p = 0; p < P; p++) {
+                float *f = feat + ((size_t)b * P + p) * dim;
+                const float *ib = in + (size_t)b * in_size;
+                if (!conv) memcpy(f, ib, (size_t)dim * sizeof *f);
+                else
+                    for (int ch = 0, j = 0, y = p / L->out_w, x0 = p % L->out_w; ch < L->in_c; ch++)
+                        for (int i = 0; i < K; i++)
+                            for (int k = 0; k < K; k++) f[j++] = ib[((size_t)ch * H + y + i) * W + x0 + k];
+            }
+        /* the nonzero features of each row (after ReLU and max-pool, ~35 %) */
+        for (int r = 0; r < nr; r++) {
+            const float *f = feat + (size_t)r * dim;
+            int *ix = idx + (size_t)r * dim;
+            nnz[r] = 0;
+            for (int j = 0; j < dim; j++)
+                if (f[j] != 0.0f) ix[nnz[r]++] = j;
+            for (int a = 0; a < nnz[r]; a++) mu[ix[a]] += f[ix[a]];
+        }
+        /* c[r][j], j >= r: sum over rows of x_r x_j; each row r summed by
+         * one thread in image order (the same bits whatever the thread
+         * count) */
+        #pragma omp parallel for schedule(dynamic, 16)
+        for (int r = 0; r < dim; r++) {
+            double *row = c + (size_t)r * dim;
+            for (int i = 0; i < nr; i++) {
+                const float *f = feat + (size_t)i * dim;
+                if (f[r] == 0.0f) continue;
+                const int *ix = idx + (size_t)i * dim;
+                double xr = f[r];
+                for (int a = nnz[i] - 1; a >= 0 && ix[a] >= r; a--) row[ix[a]] += xr * f[ix[a]];
+            }
         }
     }
+    free(x);
+    free(feat);
     free(idx);
     free(nnz);
-    free(feat);
+    dl_work_free(&w);
+    cli_free_dataset(&d);
+    const double N = (double)n * P;
+    for (int j = 0; j < dim; j++) mu[j] /= N;
     double diag = 0.0;
     for (int r = 0; r < dim; r++)
         for (int j = r; j < dim; j++) {
-            double v = c[(size_t)r * dim + j] / n - mu[r] * mu[j];
+            double v = c[(size_t)r * dim + j] / N - mu[r] * mu[j];
             c[(size_t)r * dim + j] = c[(size_t)j * dim + r] = v;
             if (j == r) diag += v;
         }
@@ -226,6 +248,40 @@ static void quantize_row(double *w, float *wq, int n, float s, const double *u)
     }
 }
 
+/* Layer l's weights (rows of dim, a row an output channel) onto grids of
+ * step k x each row's RMS (steps: one per row), the levels chosen against
+ * the features the layer reads through q (calib images; 0 = rounded), into
+ * q, its bias corrected for the mean error. */
+static void quantize_layer(const dl_model *m, dl_model *q, int l, double k, int calib, double damp,
+                           const char *data, float *steps)
+{
+    const dl_layer *L = &m->layers[l];
+    const int dim = L->spec.kind == DL_CONV ? L->in_c * L->spec.k * L->spec.k : (int)L->in_size,
+              rows = (int)(L->n_w / (size_t)dim);
+    double *mu = xcalloc((size_t)dim, sizeof *mu, "calibration"), *u = NULL;
+    if (calib > 0) {
+        u = xcalloc((size_t)dim * dim, sizeof *u, "calibration");
+        calibrate(q, data, calib, damp, l, mu, u);
+    }
+    double *w = xcalloc((size_t)dim, sizeof *w, "quantize");
+    const float *fw = m->params + L->w_off, *fb = m->params + L->b_off;
+    for (int r = 0; r < rows; r++) {
+        double ss = 0.0;
+        for (int j = 0; j < dim; j++) ss += (double)fw[(size_t)r * dim + j] * fw[(size_t)r * dim + j];
+        steps[r] = (float)(k * sqrt(ss / dim));
+        if (!(steps[r] > 0.0f)) steps[r] = 1.0f; /* a row of zeros */
+        for (int j = 0; j < dim; j++) w[j] = fw[(size_t)r * dim + j];
+        float *wq = q->params + L->w_off + (size_t)r * dim;
+        quantize_row(w, wq, dim, steps[r], u);
+        double shift = 0.0;
+        for (int j = 0; j < dim; j++) shift += ((double)fw[(size_t)r * dim + j] - wq[j]) * mu[j];
+        q->params[L->b_off + r] = (float)(fb[r] + shift);
+    }
+    free(w);
+    free(u);
+    free(mu);
+}
+
 /* dl_st_save_how into a malloc'd buffer; exits on failure. */
 static uint8_t *save(const dl_tensor *t, int n, const dl_meta *meta, const dl_st_how *how,
                      size_t *len, const char *what)
@@ -244,7 +300,7 @@ int cli_quantize(int argc, char **argv)
     const char *in = cli_default(CLI_DEFAULT_WEIGHTS), *out = NULL, *data = cli_default(CLI_DEFAULT_DATA), *dname = "int8";
     int json = 0, threads = 0, bits = 8, calib = 10000, bits_set = 0, d4_set = 0;
     double step = 0.6, damp = 0.1;
-    int conv_bits = 8;
+    double conv_step = 0.0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (cli_is_flag(a, "--weights")) in = cli_value(argc, argv, &i, usage);
@@ -256,8 +312,8 @@ int cli_quantize(int argc, char **argv)
         } else if (cli_is_flag(a, "--step")) {
             step = cli_float("--step", cli_value(argc, argv, &i, usage), 0.05, 4.0, usage);
             d4_set = 1;
-        } else if (cli_is_flag(a, "--conv-bits")) {
-            conv_bits = (int)cli_int("--conv-bits", cli_value(argc, argv, &i, usage), 2, 8, usage);
+        } else if (cli_is_flag(a, "--conv-step")) {
+            conv_step = cli_float("--conv-step", cli_value(argc, argv, &i, usage), 0.05, 4.0, usage);
             d4_set = 1;
         } else if (cli_is_flag(a, "--calibrate")) {
             calib = (int)cli_int("--calibrate", cli_value(argc, argv, &i, usage), 0, 60000, usage);
@@ -280,14 +336,14 @@ int cli_quantize(int argc, char **argv)
     else cli_usage_error(usage, "--dtype must be d4, int8 or f16, not '%s'", dname);
     if (bits_set && dtype != DL_ST_I8) cli_usage_error(usage, "--bits is for --dtype int8 only");
     if (d4_set && dtype != DL_ST_D4)
-        cli_usage_error(usage, "--step, --calibrate and --damp are for --dtype d4 only");
+        cli_usage_error(usage, "--step, --conv-step, --calibrate and --damp are for --dtype d4 only");
     if (threads == 0) threads = omp_get_max_threads();
     omp_set_num_threads(threads);
     int qmax = (1 << (bits - 1)) - 1;
 
     dl_model m, q;
-    dl_meta meta;
-    cli_load_model(&m, in, &meta);
+    dl_meta src_meta;
+    cli_load_model(&m, in, &src_meta);
     uint8_t *src;
     size_t src_len;
     int st = dl_read_file(in, &src, &src_len);
@@ -306,72 +362,48 @@ int cli_quantize(int argc, char **argv)
     dl_tensor t[DL_MAX_TENSORS], tq[DL_MAX_TENSORS];
     int n = dl_model_tensors(&m, m.params, t), nq = dl_model_tensors(&q, q.params, tq);
     dl_st_how how[DL_MAX_TENSORS];
-    float *steps = NULL;
+    float *steps[DL_MAX_LAYERS] = { 0 };
     char desc[DL_META_VAL];
     if (dtype == DL_ST_D4) {
-        const dl_layer *fc = NULL;
+        int fc = -1;
         for (int i = 0; i < m.n_layers; i++)
-            if (m.layers[i].spec.kind == DL_DENSE) fc = &m.layers[i];
-        int rows = fc->out_c * fc->out_h * fc->out_w, dim = (int)fc->in_size;
-        /* first every tensor but fc.weight as stored, read back into q, so
-         * the calibration features are the quantized convolution's; with
-         * --conv-bits the convolutions after the first on fewer levels */
-        for (int i = 0, convs_seen = 0; i < n; i++) {
-            const int later_conv = t[i].ndim == 4 && convs_seen++ > 0;
-            how[i] = (dl_st_how){t[i].ndim >= 2 ? DL_ST_I8 : DL_ST_F32,
-                                 later_conv ? (1 << (conv_bits - 1)) - 1 : 127, NULL};
-        }
+            if (m.layers[i].spec.kind == DL_DENSE) fc = i;
+        /* first every weight tensor int8 and the biases F16, read back into
+         * q; then, in layer order, the convolutions (with --conv-step) and
+         * the dense layer on their d4 grids, each against the features that
+         * the layers before give as stored */
+        for (int i = 0; i < n; i++) how[i] = (dl_st_how){t[i].ndim >= 2 ? DL_ST_I8 : DL_ST_F16, 127, NULL};
         size_t len;
         uint8_t *buf = save(t, n, NULL, how, &len, out);
         if ((st = dl_st_load(buf, len, tq, nq, NULL)) != DL_OK) cli_fail(out, st);
         free(buf);
-
-        double *mu = xcalloc((size_t)dim, sizeof *mu, "calibration");
-        double *u = NULL;
-        if (calib > 0) {
-            u = xcalloc((size_t)dim * dim, sizeof *u, "calibration");
-            calibrate(&q, data, calib, damp, dim, mu, u);
+        for (int l = 0; l < m.n_layers; l++) {
+            const int conv = m.layers[l].spec.kind == DL_CONV && conv_step > 0;
+            if (!conv && l != fc) continue;
+            steps[l] = xcalloc(m.layers[l].n_w, sizeof(float), out);
+            quantize_layer(&m, &q, l, conv ? conv_step : step, calib, damp, data, steps[l]);
         }
-        steps = xcalloc((size_t)rows, sizeof *steps, out);
-        double *w = xcalloc((size_t)dim, sizeof *w, out);
-        float *fw = m.params + fc->w_off, *fb = m.params + fc->b_off;
-        for (int r = 0; r < rows; r++) {
-            double ss = 0.0;
-            for (int j = 0; j < dim; j++) ss += (double)fw[(size_t)r * dim + j] * fw[(size_t)r * dim + j];
-            steps[r] = (float)(step * sqrt(ss / dim));
-            if (!(steps[r] > 0.0f)) steps[r] = 1.0f;        /* a row of zeros */
-            for (int j = 0; j < dim; j++) w[j] = fw[(size_t)r * dim + j];
-            float *wq = q.params + fc->w_off + (size_t)r * dim;
-            quantize_row(w, wq, dim, steps[r], u);
-            double shift = 0.0;
-            for (int j = 0; j < dim; j++) shift += ((double)fw[(size_t)r * dim + j] - wq[j]) * mu[j];
-            q.params[fc->b_off + r] = (float)(fb[r] + shift);
-        }
-        free(w);
-        free(u);
-        free(mu);
         /* q now holds every value as the file will give it back */
         for (int i = 0; i < n; i++) {
             t[i].data = tq[i].data;
-            if (tq[i].data == q.params + fc->w_off) how[i] = (dl_st_how){DL_ST_D4, 0, steps};
+            for (int l = 0; l < m.n_layers; l++)
+                if (steps[l] && tq[i].data == q.params + m.layers[l].w_off)
+                    how[i] = (dl_st_how){DL_ST_D4, 0, steps[l]};
         }
 
         /* short: the page downloads it (the format: weights/README.md) */
-        char convs[128] = ""; /* "conv.weight" (the seed), "conv1.weight, conv2.weight" */
-        for (int i = 0; i < m.n_layers; i++)
-            if (m.layers[i].spec.kind == DL_CONV)
-                snprintf(convs + strlen(convs), sizeof convs - strlen(convs), "%s%s.weight",
-                         convs[0] ? ", " : "", m.layers[i].spec.name);
-        if (conv_bits < 8) { /* the later convs' levels */
-            size_t k = strlen(convs);
-            snprintf(convs + k, sizeof convs - k, " (%d-bit after the first)", conv_bits);
+        char i8[128] = "", d4c[128] = ""; /* "conv.weight" (the seed), "conv1.weight" */
+        for (int l = 0; l < m.n_layers; l++) {
+            if (m.layers[l].spec.kind != DL_CONV) continue;
+            char *dst = steps[l] ? d4c : i8;
+            snprintf(dst + strlen(dst), 128 - strlen(dst), "%s%s.weight", dst[0] ? ", " : "",
+                     m.layers[l].spec.name);
         }
-        snprintf(desc, sizeof desc,
-                 "d4: %s.weight 4-bit level steps, step %.3g x row RMS, GPTQ on %d images "
-                 "(damp %.3g); %s int8/channel; biases F32", fc->spec.name, step, calib, damp, convs);
-        if (calib == 0)
-            snprintf(desc, sizeof desc, "d4: %s.weight 4-bit level steps, step %.3g x row RMS, "
-                     "rounded; %s int8/channel; biases F32", fc->spec.name, step, convs);
+        char convs[192] = "", fit[64] = "rounded";
+        if (d4c[0]) snprintf(convs, sizeof convs, "; %s step %.3g x channel RMS", d4c, conv_step);
+        if (calib) snprintf(fit, sizeof fit, "GPTQ on %d images (damp %.3g)", calib, damp);
+        snprintf(desc, sizeof desc, "d4 (4-bit level differences): %s.weight step %.3g x row RMS%s; %s%s%s; "
+                 "biases F16", m.layers[fc].spec.name, step, convs, fit, i8[0] ? "; int8/channel: " : "", i8);
     } else {
         for (int i = 0; i < n; i++)
             how[i] = (dl_st_how){dtype == DL_ST_I8 && t[i].ndim >= 2 ? DL_ST_I8
@@ -380,8 +412,15 @@ int cli_quantize(int argc, char **argv)
                  ? "int8, per-output-channel F32 scale (max |w| / %d); biases F32" : "F16", qmax);
     }
 
-    /* the file first without the accuracy after, to measure it on the
-     * weights exactly as a reader of the file gets them */
+    /* the file's metadata: the network it is (the architecture, if the
+     * input says) and how it was made from which file; the training record
+     * stays in the input, not in every copy a page downloads. First without
+     * the accuracy after, to measure it on the weights exactly as a reader
+     * of the file gets them. */
+    dl_meta meta = { 0 };
+    const char *keep[] = { "architecture", "cam_layer" };
+    for (int k = 0; k < 2; k++)
+        if (dl_meta_get(&src_meta, keep[k])) dl_meta_set(&meta, keep[k], dl_meta_get(&src_meta, keep[k]));
     const char *base = strrchr(in, '/') ? strrchr(in, '/') + 1 : in;
     char val[64];
     snprintf(val, sizeof val, "%.4f", acc_in);
@@ -389,7 +428,7 @@ int cli_quantize(int argc, char **argv)
         dl_meta_set(&meta, "quantized_from", base) ||
         dl_meta_set(&meta, "test_accuracy_f32", val) ||
         dl_meta_set(&meta, "test_accuracy", "-"))
-        cli_failf(in, "too much metadata to add the quantization's (at most %d entries)", DL_META_MAX);
+        cli_failf(in, "metadata value too long (at most %d bytes)", DL_META_VAL - 1);
     size_t len;
     uint8_t *buf = save(t, n, &meta, how, &len, out);
     if ((st = dl_st_load(buf, len, tq, nq, NULL)) != DL_OK) cli_fail(out, st);
@@ -414,7 +453,7 @@ int cli_quantize(int argc, char **argv)
                100.0 * acc_in, 100.0 * acc_out, -loss, max_err);
     }
     free(buf);
-    free(steps);
+    for (int l = 0; l < DL_MAX_LAYERS; l++) free(steps[l]);
     cli_free_dataset(&d);
     dl_model_free(&q);
     dl_model_free(&m);

@@ -18,7 +18,7 @@ char cli_train_usage[2048];
 
 void cli_train_usage_init(void)
 {
-    dl_train_config c = dl_train_defaults();
+    dl_train_config c = dl_train_defaults_twoconv(); /* --arch twoconv, the default */
     snprintf(cli_train_usage, sizeof cli_train_usage,
         "usage: digitlens train [OPTIONS]\n"
         "\n"
@@ -30,8 +30,8 @@ void cli_train_usage_init(void)
         "are written atomically: an existing FILE stays intact until training\n"
         "has succeeded.\n"
         "\n"
-        "  --arch NAME       seednet (default) or twoconv; the defaults below are\n"
-        "                    seednet's (twoconv: see README, Training)\n"
+        "  --arch NAME       twoconv (default) or seednet; the defaults below are\n"
+        "                    twoconv's (seednet's: README, Training)\n"
         "  --data DIR        MNIST IDX files (default " CLI_DEFAULT_DATA ")\n"
         "  --epochs N        epochs (default %d)\n"
         "  --batch N         minibatch size (default %d)\n"
@@ -189,7 +189,7 @@ int cli_train(int argc, char **argv)
 {
     const char *usage = cli_train_usage;
     dl_train_config cfg = dl_train_defaults();
-    const char *data = cli_default(CLI_DEFAULT_DATA), *out = NULL, *arch_name = "seednet";
+    const char *data = cli_default(CLI_DEFAULT_DATA), *out = NULL, *arch_name = "twoconv";
     int resume = 0, json = 0;
     long limit = -1;
     /* the architecture first: its recipe is the default the flags change */

@@ -5,7 +5,7 @@
  *   digitlens classify [--json] [--index N] [--limit N] FILE...
  *   digitlens explain  [--class C|all] [--json] [--out DIR] FILE...
  *   digitlens bench    [--json] [--quick] ...
- *   digitlens report   [--out DIR] [--readme FILE] [--faith N] [--sanity N]
+ *   digitlens report   [--weights FILE [--weights FILE]] [--drawn DIR] [--out DIR] ...
  *   digitlens quantize --out FILE [--dtype d4|int8|f16] [--weights FILE]
  *
  * Exit status: 0 done, 1 bad input (one line on stderr naming the file and
@@ -21,12 +21,13 @@ static const char usage[] =
     "explain its class scores.\n"
     "\n"
     "commands:\n"
-    "  train     train the seed network on MNIST, write its weights\n"
+    "  train     train a network (two-conv or seed) on MNIST, write its weights\n"
     "  eval      accuracy on the MNIST test set, per class, confusion matrix\n"
     "  classify  the digit in PNG images or IDX image files\n"
     "  explain   Grad-CAM maps of the class scores, as JSON or PNG overlays\n"
     "  bench     native speed of each job, and how far it is from the floor\n"
-  "  report    every CAM method measured on MNIST: figures, README results\n"
+    "  report    one or two networks side by side: every CAM method on MNIST,\n"
+    "            accuracy on drawn digits; figures, README results\n"
     "  quantize  store the weights as d4, int8 or F16, accuracy before and after\n"
     "\n"
     "Every command takes --weights FILE (default " CLI_DEFAULT_WEIGHTS ")\n"

@@ -182,11 +182,12 @@ describe('render.mjs: drawn in Chromium', { skip: noBrowser }, () => {
       // its pad moved to the page's corner, where pad.html's is: the mouse's
       // coordinates are 32-bit floats, and the pad's offset subtracted from
       // them leaves other roundings elsewhere (at the element's offset,
-      // 27 px, 2 of 3 digits differed by one level in one pixel)
+      // 27 px, 2 of 3 digits differed by one level in one pixel); without
+      // its block margin (16 px), which an absolute box keeps
       const el = page.locator('digit-lens canvas[part=pad]'), at = await el.boundingBox();
       await page.evaluate(([x, y]) => {
         const lens = document.querySelector('digit-lens'), r = lens.getBoundingClientRect();
-        Object.assign(lens.style, { position: 'absolute', left: `${r.x - x}px`, top: `${r.y - y}px` });
+        Object.assign(lens.style, { position: 'absolute', margin: '0', left: `${r.x - x}px`, top: `${r.y - y}px` });
       }, [at.x, at.y]);
       const box = await el.boundingBox(), drag = await dragger(page);
       assert.deepEqual([box.x, box.y, box.width, box.height], [0, 0, 280, 280]);

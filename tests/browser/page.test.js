@@ -8,12 +8,18 @@
 // Grad-CAM-only wasm and the weights, and the full wasm only when another
 // method is chosen (whose maps are then the full module's); a browser
 // without WebAssembly SIMD gets the -nosimd builds; bad input gets a clear
-// message. Screenshots land in build/.
+// message. The page's network switch and compare view (web/page.js): the
+// seed network's weights fetched only when asked for, once; each network's
+// maps on the overlay where its grid puts them, the strip, a chosen class
+// and every method on both; the compare view's pixels and captions, after
+// a stroke and during one; weights that cannot load leave the two-conv
+// network in use and say so. Screenshots land in build/.
 //
 // Expected pixels are computed in the page from the element's own `result`
 // (maps, input) with the loader's API (lens.heatmap), and its parts are
 // found by their `part` names: no layout, map size or canvas size is
-// assumed here.
+// assumed here (a network's map side and grid come from its weights file,
+// through the loader).
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -22,6 +28,7 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { ROOT, WEB, CHROMIUM, CHROMIUM_ARGS, needChromium, serveWeb, drawOn } from './harness.js';
 import { withoutSimd } from '../node/nosimd.js';
+import { assertOverlayShows as assertPlacedOverlay, placedMax } from '../node/overlay.js';
 import { load } from '../../web/digitlens.js';
 
 const BUILD = path.join(ROOT, 'build');
@@ -46,8 +53,8 @@ const DRAWN = [['1', DIGITS[1]], ['7', DIGITS[7]], ['0', DIGITS[0]],
   ['0', shrink(DIGITS[0], 0.06, 0.06)], ['1', shrink(DIGITS[1], 0.55, 0.55)], ['7', shrink(DIGITS[7], 0.5, 0.08)]];
 // A bar across the top of the "1": the network reads a 7.
 const TOP_BAR = [[[0.25, 0.14], [0.52, 0.14]]];
-// A loop and a stem: a 9 whose Grad-CAM map is zero everywhere (with the
-// committed weights most 9s have no positive Grad-CAM evidence: README).
+// A loop and a stem: a 9 whose Grad-CAM map is zero everywhere on the seed
+// network (most drawn 9s have no positive Grad-CAM evidence there: README).
 const NINE = [Array.from({ length: 13 }, (_, i) => {
   const t = (i / 12) * 2 * Math.PI;
   return [0.5 + 0.18 * Math.sin(t), 0.32 - 0.14 * Math.cos(t)];
@@ -133,12 +140,16 @@ const heatMax = (page) => page.evaluate(() => {
 // loader's frame of the pad read whole). Returns, in input pixels, how far
 // the overlay's heat centroid lies from the map's, and for each class with
 // a positive map the mean |alpha difference| (0..255) between the overlay
-// and that class's map laid there.
-const overlayVsMaps = (page, cls) => page.evaluate(async (cls) => {
+// and that class's map laid there. The lens is the element's network (its
+// weights attribute, or the default). With S: also the overlay taken back
+// to the input's frame, S x S over the gray input (nearest overlay pixel,
+// alpha over the input), the kind of image tests/node/overlay.js reads.
+const overlayVsMaps = (page, cls, S = 0) => page.evaluate(async ([cls, S]) => {
   const el = document.querySelector('digit-lens'), root = el.shadowRoot;
   const padC = root.querySelector('[part=pad]'), heatC = root.querySelector('[part=heat]');
   const { load } = await import('./digit-lens.min.js');
-  const lens = await load({ methods: 'gradcam' });
+  const weights = el.getAttribute('weights');
+  const lens = await load({ methods: 'gradcam', ...(weights && { weights }) });
   const { maps, input } = el.result, n = Math.sqrt(input.length);
   const centroid = (w, h, at) => {
     let m = 0, mx = 0, my = 0;
@@ -183,8 +194,22 @@ const overlayVsMaps = (page, cls) => page.evaluate(async (cls) => {
   let max = 0;
   for (let i = 3; i < heat.length; i += 4) max = Math.max(max, heat[i]);
   const off = [qx(hx - 0.5) - (mx * n) / G, qy(hy - 0.5) - (my * n) / G];
-  return { off, dist: Math.hypot(...off), diffs, max };
-}, cls);
+  let onInput = null;
+  if (S) {
+    // input coordinate u (pixel i spans [i, i + 1)) -> overlay pixel floor(k (px + (u - ix) scale))
+    const X = (u) => Math.floor(k * (px + (u - ix) * scale)), Y = (v) => Math.floor(k * (py + (v - iy) * scale));
+    const data = new Uint8Array(S * S * 3);
+    for (let y = 0; y < S; y++)
+      for (let x = 0; x < S; x++) {
+        const u = ((x + 0.5) * n) / S, v = ((y + 0.5) * n) / S, hX = X(u), hY = Y(v);
+        const g = Math.round(input[Math.floor(v) * n + Math.floor(u)] * 255);
+        const h = hX >= 0 && hY >= 0 && hX < W && hY < H ? 4 * (hY * W + hX) : -1, a = h < 0 ? 0 : heat[h + 3] / 255;
+        for (let ch = 0; ch < 3; ch++) data[3 * (y * S + x) + ch] = Math.round(g * (1 - a) + (h < 0 ? 0 : heat[h + ch]) * a);
+      }
+    onInput = { width: S, height: S, channels: 3, data: [...data], map: [...maps[cls]], side: Math.sqrt(maps[cls].length) };
+  }
+  return { off, dist: Math.hypot(...off), diffs, max, onInput };
+}, [cls, S]);
 
 // The overlay shows the map of class cls, where the map places it: its heat
 // centroid within half an input pixel of the map's (a diagonal shift of one
@@ -213,7 +238,8 @@ async function assertOverlayShows(page, cls, what) {
 const stripVsMaps = (page) => page.evaluate(async () => {
   const el = document.querySelector('digit-lens'), root = el.shadowRoot;
   const { load } = await import('./digit-lens.min.js');
-  const lens = await load({ methods: 'gradcam' });
+  const weights = el.getAttribute('weights');
+  const lens = await load({ methods: 'gradcam', ...(weights && { weights }) });
   const tiles = [...root.querySelectorAll('[part=strip] canvas')];
   const check = () => {
     const { maps, input } = el.result, n = Math.sqrt(input.length);
@@ -252,6 +278,142 @@ async function assertStripShowsMaps(page, what) {
     assert.equal(t.differ, 0, `${what}: tile ${c} is the map of ${c} on the shared scale ` +
       `(${t.differ} of ${t.compared} pixels differ, by up to ${t.worst})`);
   });
+}
+
+// ---- the page's network switch and compare view (web/page.js) ----------
+
+// The two networks the page offers: the radio's value and the file in web/.
+const NETS = { twoconv: 'twoconv.safetensors', seednet: 'seednet.safetensors' };
+
+// Where a network's Grad-CAM cells lie on the 28x28 input, worked out here
+// from the layers its weights file lists (the architecture metadata, read
+// through the loader: valid convolutions and max-pools, read at cam_layer):
+// each convolution of side k moves the first cell's centre by (k - 1) / 2
+// steps, each pool of p by (p - 1) / 2 and multiplies the step by p. A file
+// without it is the seed network, one convolution, its map centred
+// (overlay.js's default). Checked against the loader's mapSide.
+const grids = {};
+async function gridOf(net) {
+  if (grids[net]) return grids[net];
+  const lens = await load({ weights: new Uint8Array(fs.readFileSync(path.join(WEB, NETS[net]))), methods: 'gradcam' });
+  const side0 = lens.mapSide, arch = lens.metadata.architecture;
+  let grid = { side: side0, off: (28 - side0) / 2, stride: 1 };
+  if (arch) {
+    let off = 0, stride = 1, side = 28;
+    for (const [kind, name, ...args] of JSON.parse(arch)) {
+      if (kind === 'conv') { off += (stride * (args[1] - 1)) / 2; side -= args[1] - 1; }
+      else if (kind === 'maxpool') { off += (stride * (args[0] - 1)) / 2; stride *= args[0]; side = Math.floor(side / args[0]); }
+      if (name === lens.metadata.cam_layer) break;
+    }
+    grid = { side, off, stride };
+  }
+  assert.equal(grid.side, side0, `${net}: the grid's side is the loader's mapSide`);
+  return (grids[net] = grid);
+}
+
+// The side of the element's maps now (its last result).
+const mapSide = (page) => page.evaluate(() => {
+  const r = document.querySelector('digit-lens').result;
+  return Math.sqrt(r.maps[r.digit].length);
+});
+
+// Choose a network with the page's switch (a click on its label) and wait
+// until the element's result has that network's maps (its side).
+async function switchTo(page, net) {
+  const { side } = await gridOf(net);
+  await page.locator(`fieldset.nets input[value=${net}]`).click();
+  await page.waitForFunction((side) => {
+    const r = document.querySelector('digit-lens').result;
+    return r && r.maps[r.digit].length === side * side;
+  }, side, { timeout: 15_000 });
+}
+
+// The element's overlay taken back to the input's frame (8 pixels per input
+// pixel) shows the map of cls where the network's grid places it: heat
+// wherever the placed map is a quarter of its top or more, plain gray
+// wherever no cell near is positive (tests/node/overlay.js, which restates
+// the README's geometry). (Checked to fail with the overlay shifted by one
+// input pixel.)
+async function assertOverlayOnGrid(page, cls, net, what) {
+  const grid = await gridOf(net), S = 8 * 28;
+  const { onInput } = await overlayVsMaps(page, cls, S);
+  assert.equal(onInput.side, grid.side, `${what}: the map is ${onInput.side}x${onInput.side}, the ${net} network's ${grid.side}x${grid.side}`);
+  const n = assertPlacedOverlay(onInput, { S, grid }, onInput.map, placedMax(onInput.map, S, grid), what);
+  assert.ok(n.hot > 0 && n.cold > 0, `${what}: ${n.hot} hot and ${n.cold} cold pixels compared`);
+}
+
+// The compare view's canvases (#cmp-<net>) against what each network makes
+// of the element's input, computed here with the loader: the input in gray
+// (each input pixel a square), under that network's Grad-CAM of the class
+// the pad reads (lens.heatmap at the canvas's size, alpha = heat) at 0.8 of
+// its alpha. For each class with a positive map, the mean |difference| per
+// channel (0..255) between the canvas and that class's picture; and the
+// canvas's pixels and that network's raw map, for overlay.js. The view is
+// painted after the element's frame: read again each frame, up to a
+// second, until the pad's class matches.
+const compareVsMaps = (page, { pixels = false } = {}) => page.evaluate(async ([NETS, pixels]) => {
+  const el = document.querySelector('digit-lens');
+  const { load } = await import('./digit-lens.min.js');
+  const lenses = {};
+  for (const [net, weights] of Object.entries(NETS)) lenses[net] = await load({ weights, methods: 'gradcam' });
+  const check = () => {
+    const { input, digit } = el.result, n = Math.sqrt(input.length);
+    return Object.fromEntries(Object.entries(lenses).map(([net, lens]) => {
+      const canvas = document.querySelector(`#cmp-${net}`), W = canvas.width, H = canvas.height;
+      const got = canvas.getContext('2d').getImageData(0, 0, W, H).data;
+      const r = lens.explain(input);
+      const diffs = r.maps.map((m, c) => {
+        if (!m.some((v) => v > 0) && c !== digit) return null;
+        const heat = lens.heatmap(r.maps, c, { width: W, height: H, alpha: true }).data;
+        let sum = 0;
+        for (let y = 0; y < H; y++)
+          for (let x = 0; x < W; x++) {
+            const i = 4 * (y * W + x), a = m.some((v) => v > 0) ? (0.8 * heat[i + 3]) / 255 : 0;
+            const g = input[Math.floor(((y + 0.5) * n) / H) * n + Math.floor(((x + 0.5) * n) / W)] * 255;
+            for (let ch = 0; ch < 3; ch++) sum += Math.abs(got[i + ch] - (g * (1 - a) + heat[i + ch] * a));
+          }
+        return sum / (3 * W * H);
+      });
+      return [net, { W, H, digit, reads: r.digit, prob: r.probs[r.digit], lit: r.maps[digit].some((v) => v > 0),
+        side: r.side, diffs, says: document.querySelector(`#cmp-${net}-says`).textContent,
+        ...(pixels && { map: [...r.maps[digit]],
+          img: { width: W, height: H, channels: 4, data: [...got] } }) }];
+    }));
+  };
+  let r = check();
+  for (let f = 0; f < 60 && Object.values(r).some((t) => !(t.diffs[t.digit] < 1)); f++) {
+    await new Promise((res) => requestAnimationFrame(() => setTimeout(res)));
+    r = check();
+  }
+  return r;
+}, [NETS, pixels]);
+
+// Each canvas of the compare view is its network's Grad-CAM of the class
+// the pad reads, over the input: within a mean of 1 of 255 per channel of
+// the picture computed here (the view colours its heat at 112 pixels and
+// scales it), and at least twice as far from every other class's; with
+// pixels, also heat and plain gray where that network's grid puts them
+// (overlay.js); its caption says what that network reads and how sure.
+// (Checked to fail when the view paints the next class, when it shifts the
+// heat by one input pixel, and when it stops following the pad.)
+async function assertCompareShows(page, what, { pixels = false } = {}) {
+  const got = await compareVsMaps(page, { pixels });
+  const fmt = (v) => (v === null ? '-' : v.toFixed(2));
+  for (const [net, t] of Object.entries(got)) {
+    const w = `${what}: the ${net} canvas`;
+    assert.equal(t.side, (await gridOf(net)).side, `${w}: that network's maps`);
+    assert.ok(t.W >= 168 && t.W % 28 === 0 && t.H === t.W, `${w}: ${t.W}x${t.H}, each input pixel a square`);
+    assert.ok(t.diffs[t.digit] < 1 && t.diffs.every((d, c) => c === t.digit || d === null || d > 2 * t.diffs[t.digit]),
+      `${w} is its map of ${t.digit} over the input (mean |difference| to each class's picture: ${t.diffs.map(fmt).join(' ')})`);
+    assert.equal(t.says, `reads ${t.reads} (${(100 * t.prob).toFixed(1)}%)\n` +
+      (t.lit ? `Grad-CAM of ${t.digit}` : `no positive Grad-CAM evidence for ${t.digit}`), `${w}'s caption`);
+    if (pixels && t.lit) {
+      const grid = await gridOf(net);
+      const n = assertPlacedOverlay(t.img, { S: t.W, grid }, t.map, placedMax(t.map, t.W, grid), w);
+      assert.ok(n.hot > 0 && n.cold > 0, `${w}: ${n.hot} hot and ${n.cold} cold pixels compared`);
+    }
+  }
+  return got;
 }
 
 // The pad's, the overlay's and the input canvas's pixels, and the result's
@@ -567,13 +729,15 @@ describe('the demo page in Chromium', { skip }, () => {
   });
 
   // The branch for a map with no positive evidence runs: a drawn 9 whose
-  // Grad-CAM map is zero everywhere. (Checked to fail when the page says
-  // "heatmap: why 9" for it.)
-  test('a digit whose Grad-CAM map is all zero: the page says so and shows no heat', async () => {
+  // Grad-CAM map is zero everywhere on the seed network (the page's switch
+  // chooses it; the two-conv network has evidence for this 9). (Checked to
+  // fail when the page says "heatmap: why 9" for it.)
+  test('a digit whose Grad-CAM map is all zero (the seed network): the page says so and shows no heat', async () => {
     const { page, log } = await open('/');
     await waitState(page, 'idle');
     await draw(page, NINE);
     await waitState(page, 'ok');
+    await switchTo(page, 'seednet');
     assert.equal(await text(page, 'digit'), '9');
     assert.ok(await page.evaluate(() => document.querySelector('digit-lens').result.maps[9].every((v) => v === 0)),
       'the map of 9 is zero everywhere');
@@ -589,6 +753,248 @@ describe('the demo page in Chromium', { skip }, () => {
     await page.locator('digit-lens .bar[data-cls="9"]').click();
     await empty('the bar of 9 chosen after 1');
     assert.deepEqual(log.errors, []);
+    await page.close();
+  });
+
+  // ---- the network switch and the compare view (web/page.js) ----------
+
+  const requested = (log, file) => log.requests.filter((u) => new URL(u).pathname === `/${file}`).length;
+  const openCompare = async (page) => {
+    await page.locator('#compare summary').click();
+    assert.ok(await page.evaluate(() => document.querySelector('#compare').open), 'the compare view is open');
+  };
+
+  // The seed network is the page's second network: its weights are fetched
+  // when the switch chooses it or the compare view opens, not before, and
+  // once (the loader fetches each file once a page: the element and
+  // page.js share it). (Checked to fail when page.js loads both networks
+  // at start, and when the switch does not load the seed network.)
+  test('the seed network\'s weights: no request until the switch or the compare view asks, then one however often switched and opened', async () => {
+    for (const first of ['switch', 'compare view']) {
+      const { page, log } = await open('/');
+      await waitState(page, 'idle');
+      await draw(page, DIGITS[7]);
+      await waitState(page, 'ok');
+      await page.waitForLoadState('networkidle');
+      assert.equal(requested(log, 'seednet.safetensors'), 0, `${first} first: not for the page, nor for a drawing`);
+      if (first === 'switch') await switchTo(page, 'seednet');
+      else {
+        await openCompare(page);
+        await assertCompareShows(page, 'the view opened');
+      }
+      assert.equal(requested(log, 'seednet.safetensors'), 1, `${first} first: fetched when asked for`);
+      for (const net of ['twoconv', 'seednet', 'twoconv', 'seednet']) await switchTo(page, net);
+      if (first === 'switch') await openCompare(page);
+      else {
+        await page.locator('#compare summary').click(); // closed, opened again
+        await page.locator('#compare summary').click();
+      }
+      await draw(page, TOP_BAR);
+      await assertCompareShows(page, `${first} first, switched and opened`);
+      assert.equal(requested(log, 'seednet.safetensors'), 1, `${first} first: seednet.safetensors fetched once`);
+      assert.equal(requested(log, 'twoconv.safetensors'), 1, `${first} first: twoconv.safetensors fetched once`);
+      assert.equal(requested(log, 'digitlens.wasm'), 1, `${first} first: digitlens.wasm fetched once`);
+      assert.equal(requested(log, 'digitlens-full.wasm'), 0, `${first} first: no full module for Grad-CAM`);
+      assert.deepEqual(log.requests.filter((u) => !u.startsWith(origin + '/')), [], 'no request to another origin');
+      assert.deepEqual(log.errors, []);
+      await page.close();
+    }
+  });
+
+  // The switch changes the element's network: its maps are that network's
+  // (their side the loader's mapSide for that file), the overlay shows them
+  // where that network's grid puts them (overlay.js), the strip shows the
+  // ten, a chosen class shows its own; and back again. (Checked to fail
+  // when the switch does not set the element's weights, and when the
+  // overlay is shifted by one input pixel.)
+  test('the switch: the seed network\'s 24x24 maps on the overlay, the strip and a chosen class; back to two-conv\'s 10x10', async () => {
+    const { page, log } = await open('/');
+    await waitState(page, 'idle');
+    await draw(page, DIGITS[7]);
+    await waitState(page, 'ok');
+    // a class other than the one read whose map is positive
+    const another = () => page.evaluate(() => {
+      const { maps, digit } = document.querySelector('digit-lens').result;
+      return maps.findIndex((m, c) => c !== digit && m.some((v) => v > 0));
+    });
+    const bar = (c) => page.locator(`digit-lens .bar[data-cls="${c}"]`);
+    for (const net of ['twoconv', 'seednet', 'twoconv']) {
+      await switchTo(page, net);
+      const { side } = await gridOf(net);
+      assert.equal(await mapSide(page), side, `${net}: the element's maps are ${side}x${side}`);
+      assert.equal(await page.locator(`fieldset.nets input[value=${net}]`).isChecked(), true);
+      assert.equal(await text(page, 'digit'), '7', `${net} reads the 7`);
+      await bar(7).click();
+      await assertOverlayShows(page, 7, `${net}: the 7`);
+      await assertOverlayOnGrid(page, 7, net, `${net}: the 7`);
+      await assertStripShowsMaps(page, `${net}: the 7`);
+      const c = await another();
+      assert.ok(c >= 0, `${net}: another class has a positive map`);
+      await bar(c).click();
+      assert.equal(await bar(c).getAttribute('aria-checked'), 'true');
+      assert.match(await page.locator('digit-lens .sub').textContent(), new RegExp(`why ${c}`));
+      await assertOverlayShows(page, c, `${net}: the bar of ${c} chosen`);
+      await assertOverlayOnGrid(page, c, net, `${net}: the bar of ${c} chosen`);
+      await assertStripShowsMaps(page, `${net}: the bar of ${c} chosen`);
+      if (net === 'seednet') await page.screenshot({ path: path.join(BUILD, 'page-seednet.png') });
+    }
+    assert.doesNotMatch(await page.locator('main').innerText(), /NaN/);
+    assert.deepEqual(log.errors, []);
+    await page.close();
+  });
+
+  // The compare view paints both networks' Grad-CAM of the class the pad
+  // reads over its input, for each drawing and while a stroke is drawn (the
+  // element fires `result` on every frame of a stroke).
+  test('the compare view: each network\'s Grad-CAM of the class the pad reads over its input, what each reads; live while drawing; side by side on a phone', async () => {
+    const { page, log } = await open('/');
+    await waitState(page, 'idle');
+    await openCompare(page);
+    assert.deepEqual(await page.locator('[id^=cmp-][id$=-says]').allTextContents(),
+      ['draw a digit on the pad', 'draw a digit on the pad'], 'nothing drawn yet');
+    await draw(page, DIGITS[1]);
+    await waitState(page, 'ok');
+    await assertCompareShows(page, 'a 1', { pixels: true });
+    await draw(page, TOP_BAR); // a 7 now
+    assert.equal(await text(page, 'digit'), '7');
+    await assertCompareShows(page, 'the 1 with a bar', { pixels: true });
+    await page.locator('#compare').screenshot({ path: path.join(BUILD, 'page-compare.png') });
+    // during a stroke: a 0 drawn from the top, stopped half way
+    await page.locator('digit-lens button[data-act=clear]').click();
+    await recordResults(page);
+    const box = await pad(page).boundingBox(), at = ([x, y]) => [box.x + x * box.width, box.y + y * box.height];
+    const ring = DIGITS[0][0];
+    await page.mouse.move(...at(ring[0]));
+    await page.mouse.down();
+    for (const p of ring.slice(1, 25)) await page.mouse.move(...at(p), { steps: 2 });
+    await page.waitForFunction(() => document.querySelector('digit-lens').seen.length > 0);
+    const mid = await assertCompareShows(page, 'half a 0, the button still down');
+    for (const p of ring.slice(25)) await page.mouse.move(...at(p), { steps: 2 });
+    await page.mouse.up();
+    assert.equal(await text(page, 'digit'), '0');
+    const done = await assertCompareShows(page, 'the 0', { pixels: true });
+    assert.ok(mid.twoconv.diffs[done.twoconv.digit] === null || done.twoconv.diffs[done.twoconv.digit] < mid.twoconv.diffs[done.twoconv.digit],
+      'the view changed between half the stroke and all of it');
+    // a phone: no sideways scroll, the two canvases side by side
+    await page.setViewportSize({ width: 375, height: 800 });
+    await page.locator('#compare').scrollIntoViewIfNeeded();
+    const phone = await page.evaluate(() => {
+      const r = [...document.querySelectorAll('#compare canvas')].map((c) => c.getBoundingClientRect());
+      return { scroll: document.documentElement.scrollWidth, width: innerWidth, tops: r.map((b) => b.top),
+        sides: r.map((b) => [b.left, b.right, b.width]) };
+    });
+    assert.ok(phone.scroll <= phone.width, `no sideways scroll at 375 px (${phone.scroll} px wide)`);
+    assert.equal(phone.tops[0], phone.tops[1], 'the two canvases side by side');
+    phone.sides.forEach(([l, r, w]) => assert.ok(l >= 0 && r <= phone.width && w >= 120, `a canvas at ${l}..${r} px`));
+    await page.locator('#compare').screenshot({ path: path.join(BUILD, 'page-compare-375.png') });
+    assert.deepEqual(log.errors, []);
+    await page.close();
+  });
+
+  // Every method on either network: the element's maps are the full
+  // module's for that network's weights and the image it saw.
+  test('every method on the seed network and back: that network\'s maps from the full module', async () => {
+    const { page, log } = await open('/');
+    await waitState(page, 'idle');
+    await draw(page, DIGITS[7]);
+    await waitState(page, 'ok');
+    await switchTo(page, 'seednet');
+    await recordResults(page);
+    await page.locator('digit-lens select[part=method]').selectOption('gradcam++');
+    await page.waitForFunction(() => document.querySelector('digit-lens').seen.length > 0, null, { timeout: 15_000 });
+    await waitState(page, 'ok');
+    assert.equal(requested(log, 'digitlens-full.wasm'), 1, 'digitlens-full.wasm fetched for it');
+    const vsFull = (method) => page.evaluate(async ([method, NETS]) => {
+      const el = document.querySelector('digit-lens');
+      const { load } = await import('./digit-lens.min.js');
+      const net = document.querySelector('input[name=net]:checked').value;
+      const lens = await load({ weights: NETS[net] });
+      const want = lens.explain(el.result.input, { method });
+      let diff = 0, max = 0, finite = true;
+      for (let c = 0; c < 10; c++) {
+        const got = el.result.maps[c];
+        if (!got || got.length !== want.maps[c].length) return { net, mismatch: `maps[${c}]: ${got?.length} values, want ${want.maps[c].length}` };
+        for (let i = 0; i < got.length; i++) {
+          finite &&= Number.isFinite(got[i]);
+          diff = Math.max(diff, Math.abs(got[i] - want.maps[c][i]));
+          max = Math.max(max, want.maps[c][i]);
+        }
+      }
+      return { net, diff, max, finite, side: want.side, digit: el.result.digit, want: want.digit,
+        text: el.shadowRoot.querySelector('.card').textContent };
+    }, [method, NETS]);
+    const check = async (net, method) => {
+      const r = await vsFull(method);
+      assert.equal(r.net, net);
+      assert.equal(r.mismatch, undefined, `${net} ${method}: ${r.mismatch}`);
+      assert.equal(r.side, method.startsWith('guided') ? 28 : (await gridOf(net)).side, `${net} ${method}: the maps' side`);
+      assert.equal(r.digit, r.want);
+      assert.ok(r.finite, `${net} ${method}: finite maps`);
+      assert.equal(r.diff, 0, `${net} ${method}: the element's maps are the full module's for the ${net} weights`);
+      assert.doesNotMatch(r.text, /NaN/, `${net} ${method}: no NaN on the card`);
+      return r;
+    };
+    const pp = await check('seednet', 'gradcam++');
+    assert.ok(pp.max > 0, 'the gradcam++ maps are not all zero');
+    await assertOverlayShows(page, pp.digit, 'seed gradcam++');
+    await assertOverlayOnGrid(page, pp.digit, 'seednet', 'seed gradcam++');
+    await assertStripShowsMaps(page, 'seed gradcam++');
+    // switched with gradcam++ chosen: the two-conv network in the full module
+    await switchTo(page, 'twoconv');
+    assert.equal(await page.locator('digit-lens select[part=method]').inputValue(), 'gradcam++');
+    await check('twoconv', 'gradcam++');
+    // every method, on both (switched on gradcam++: the guided methods'
+    // 28x28 maps do not tell the networks apart)
+    const methods = await page.evaluate(() => [...document.querySelector('digit-lens').shadowRoot.querySelectorAll('[part=method] option')].map((o) => o.value));
+    assert.equal(methods.length, 11);
+    for (const net of ['seednet', 'twoconv']) {
+      await page.locator('digit-lens select[part=method]').selectOption('gradcam++');
+      await switchTo(page, net);
+      for (const m of methods) {
+        await page.locator('digit-lens select[part=method]').selectOption(m);
+        await waitState(page, 'ok');
+        await check(net, m);
+      }
+    }
+    assert.equal(requested(log, 'digitlens-full.wasm'), 1, 'the full module fetched once');
+    assert.equal(requested(log, 'seednet.safetensors'), 1, 'the seed weights fetched once');
+    assert.deepEqual(log.errors, []);
+    await page.close();
+  });
+
+  // A seed weights file that arrives cut short: the element keeps the
+  // two-conv network, the switch goes back to it and says why; the compare
+  // view says it for its seed canvas. (Checked to fail when the switch
+  // hands the element weights it has not checked: the radio stays on seed
+  // and nothing is said under it.)
+  test('seed weights that cannot load: the two-conv network stays in use, the page says why', async () => {
+    const bytes = fs.readFileSync(path.join(WEB, NETS.seednet));
+    const { page, log } = await open('/', (p) => p.route('**/seednet.safetensors', (route) =>
+      route.fulfill({ status: 200, contentType: 'application/octet-stream', body: bytes.subarray(0, bytes.length >> 1) })));
+    await waitState(page, 'idle');
+    await draw(page, DIGITS[7]);
+    await waitState(page, 'ok');
+    await page.locator('fieldset.nets input[value=seednet]').click();
+    await page.waitForFunction(() => document.querySelector('#net-msg').textContent, null, { timeout: 15_000 });
+    const msg = page.locator('#net-msg');
+    assert.ok(await msg.isVisible(), 'the message is shown');
+    assert.match(await msg.textContent(),
+      /^Could not load the seed network \(weights: .*truncated.*\); the two-conv network is still in use\.$/);
+    assert.equal(await page.locator('fieldset.nets input[value=twoconv]').isChecked(), true, 'the switch is back on two-conv');
+    assert.equal(await page.evaluate(() => document.querySelector('digit-lens').getAttribute('weights')), null);
+    await page.locator('fieldset.nets').screenshot({ path: path.join(BUILD, 'page-seednet-error.png') });
+    // the element still runs the two-conv network
+    await page.locator('digit-lens button[data-act=clear]').click();
+    await draw(page, DIGITS[1]);
+    await waitState(page, 'ok');
+    assert.equal(await text(page, 'digit'), '1');
+    assert.equal(await mapSide(page), (await gridOf('twoconv')).side, 'the element\'s maps are two-conv\'s');
+    await assertOverlayShows(page, 1, 'two-conv still');
+    await openCompare(page);
+    await page.waitForFunction(() => /could not load/.test(document.querySelector('#cmp-seednet-says').textContent));
+    assert.match(await page.locator('#cmp-seednet-says').textContent(), /^could not load: weights: .*truncated/);
+    assert.match(await page.locator('#cmp-twoconv-says').textContent(), /^reads \d \(\d+\.\d%\)/);
+    assert.deepEqual(log.errors, [], 'no console error (no unhandled rejection)');
     await page.close();
   });
 

@@ -92,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         case 6: { /* maps written by JS */
             float *maps = wasm_result_maps();
-            for (int i = 0; i < DL_CLASSES * DL_MAP_SIZE && c.n; i += 1 + (int)take(&c, 1))
+            for (int i = 0; i < DL_CLASSES * DL_MAX_MAP_SIZE && c.n; i += 1 + (int)take(&c, 1))
                 maps[i] = take_float(&c);
             break;
         }

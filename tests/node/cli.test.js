@@ -243,9 +243,9 @@ describe('bad input', { skip: noBin }, () => {
             fs.copyFileSync(BIN, bin);
             fs.chmodSync(bin, 0o755);
             let r = spawnSync(bin, [cmd, f['stroke.png']], { cwd: co, encoding: 'utf8' });
-            assertBadInput(r, 'weights/seednet.safetensors', /no such file/);
+            assertBadInput(r, 'weights/twoconv.safetensors', /no such file/);
             r = spawnSync(bin, [cmd, f['stroke.png']], { cwd: tmp, encoding: 'utf8' });
-            assertBadInput(r, path.join(co, 'weights', 'seednet.safetensors'), /no such file/);
+            assertBadInput(r, path.join(co, 'weights', 'twoconv.safetensors'), /no such file/);
         });
         test(`${cmd}: --index past the end of an IDX file`, { skip: noData }, () => {
             const r = run([cmd, '--weights', f['weights.safetensors'], '--index', '10000', T10K]);
@@ -399,10 +399,10 @@ function assertProbs(probs) {
     const sum = probs.reduce((a, b) => a + b, 0);
     assert.ok(Math.abs(sum - 1) < 1e-5, `probs sum to ${sum}`);
 }
-function assertMap(map) {
-    assert.equal(map.length, 24);
+function assertMap(map, side) {
+    assert.equal(map.length, side);
     for (const row of map) {
-        assert.equal(row.length, 24);
+        assert.equal(row.length, side);
         for (const v of row) assert.ok(Number.isFinite(v) && v >= 0, `map value ${v}`);
     }
 }
@@ -422,16 +422,16 @@ describe('classify and explain with any weights', { skip: noBin }, () => {
                                     f['stroke.png']]).stdout);
         assert.equal(files[0], `stroke-class${o.digit}.png`);
         const own = o.maps[o.digit].flat();
-        assertOverlayShows(decodePNG(fs.readFileSync(path.join(out, files[0]))), { S: 280 }, own,
-                           placedMax(own, 280), files[0]);
+        assertOverlayShows(decodePNG(fs.readFileSync(path.join(out, files[0]))), { S: 280, grid: o.grid }, own,
+                           placedMax(own, 280, o.grid), files[0]);
         r = run(['explain', '--weights', f['weights.safetensors'], '--out', out, '--class', 'all',
                  '--size', '56', '--cmap', 'viridis', f['stroke.png']]);
         assert.equal(r.status, 0, r.stderr);
-        const top = Math.max(...Object.values(o.maps).map((m) => placedMax(m.flat(), 56)));
+        const top = Math.max(...Object.values(o.maps).map((m) => placedMax(m.flat(), 56, o.grid)));
         for (let c = 0; c < 10; c++) {
             const file = path.join(out, `stroke-class${c}.png`);
             assert.deepEqual(pngSize(file), [56, 56]);
-            assertOverlayShows(decodePNG(fs.readFileSync(file)), { S: 56 }, o.maps[c].flat(), top, `class ${c}`);
+            assertOverlayShows(decodePNG(fs.readFileSync(file)), { S: 56, grid: o.grid }, o.maps[c].flat(), top, `class ${c}`);
         }
     });
     test('explain --out into a path that is a file fails with one line', () => {
@@ -485,7 +485,7 @@ describe('classify, explain, eval with the committed weights', { skip: noWeights
         assert.equal(o.digit, 7);
         assert.ok(o.probs[7] > 0.9, `p(7) = ${o.probs[7]}`);
     });
-    test('explain --json: raw 24x24 maps, the predicted one not all zero', () => {
+    test('explain --json: raw maps on the default two-conv network, its 10x10 grid, the predicted one not all zero', () => {
         const r = run(['explain', '--json', '--limit', '5', T10K]);
         assert.equal(r.status, 0, r.stderr);
         const lines = parseLines(r.stdout);
@@ -498,7 +498,8 @@ describe('classify, explain, eval with the committed weights', { skip: noWeights
             assert.equal(o.digit, argmax(o.logits));
             assertProbs(o.probs);
             assert.deepEqual(Object.keys(o.maps), [String(o.digit)]);
-            assertMap(o.maps[o.digit]);
+            assert.deepEqual(o.grid, { side: 10, off: 4.5, stride: 2 });
+            assertMap(o.maps[o.digit], 10);
             assert.ok(o.maps[o.digit].flat().some((v) => v > 0), 'predicted map is not all zero');
         });
     });
@@ -506,7 +507,7 @@ describe('classify, explain, eval with the committed weights', { skip: noWeights
         const all = parseLines(run(['explain', '--json', '--class', 'all', '--index', '0', T10K]).stdout);
         assert.equal(all.length, 1);
         assert.deepEqual(Object.keys(all[0].maps), ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
-        for (const m of Object.values(all[0].maps)) assertMap(m);
+        for (const m of Object.values(all[0].maps)) assertMap(m, all[0].grid.side);
         const three = parseLines(run(['explain', '--json', '--class', '3', '--index', '0', T10K]).stdout);
         assert.deepEqual(Object.keys(three[0].maps), ['3']);
         assert.deepEqual(three[0].maps['3'], all[0].maps['3'], 'same map alone and among all');
@@ -520,12 +521,12 @@ describe('classify, explain, eval with the committed weights', { skip: noWeights
         // the map is at least a quarter of the largest, none where it is zero.
         // (Checked to fail when explain --out blends no heat, opacity 0.)
         const [o] = parseLines(run(['explain', '--json', '--class', 'all', '--index', '3', T10K]).stdout);
-        const top = Math.max(...Object.values(o.maps).map((m) => placedMax(m.flat(), 280)));
+        const top = Math.max(...Object.values(o.maps).map((m) => placedMax(m.flat(), 280, o.grid)));
         let hot = 0, cold = 0;
         for (let c = 0; c < 10; c++) {
             const file = path.join(out, `t10k-images-idx3-ubyte-3-class${c}.png`);
             assert.deepEqual(pngSize(file), [280, 280]);
-            const n = assertOverlayShows(decodePNG(fs.readFileSync(file)), { S: 280 }, o.maps[c].flat(), top, `class ${c}`);
+            const n = assertOverlayShows(decodePNG(fs.readFileSync(file)), { S: 280, grid: o.grid }, o.maps[c].flat(), top, `class ${c}`);
             hot += n.hot;
             cold += n.cold;
         }
@@ -571,9 +572,9 @@ function readSafetensors(file) {
 }
 
 describe('train', { skip: noData }, () => {
-    test('train --limit 2000 --epochs 1 --json: one epoch line, weights with metadata', () => {
+    test('train --arch seednet --limit 2000 --epochs 1 --json: one epoch line, weights with metadata', () => {
         const out = path.join(tmp, 'small.safetensors');
-        const r = run(['train', '--limit', '2000', '--epochs', '1', '--json', '--out', out]);
+        const r = run(['train', '--arch', 'seednet', '--limit', '2000', '--epochs', '1', '--json', '--out', out]);
         assert.equal(r.status, 0, r.stderr);
         const [e, ...rest] = parseLines(r.stdout);
         assert.equal(rest.length, 0);
@@ -611,9 +612,9 @@ describe('train', { skip: noData }, () => {
         assert.equal(parseLines(c.stdout).length, 10);
     });
 
-    test('train --arch twoconv: the two-conv network, described in its file, classified and explained at 10x10', () => {
+    test('train (the default, --arch twoconv): the two-conv network, described in its file, classified and explained at 10x10', () => {
         const out = path.join(tmp, 'twoconv.safetensors');
-        const r = run(['train', '--arch', 'twoconv', '--limit', '2000', '--epochs', '1', '--json', '--out', out]);
+        const r = run(['train', '--limit', '2000', '--epochs', '1', '--json', '--out', out]);
         assert.equal(r.status, 0, r.stderr);
         const [e] = parseLines(r.stdout);
         assert.ok(e.loss < 2.1 && e.test_acc > 0.6, `loss ${e.loss}, test accuracy ${e.test_acc}`);

@@ -57,14 +57,14 @@ const INPUT = 28; // MNIST's side: the input every map is placed on
 
 /** A raw map (side x side, row-major) placed on the S x S image the way the
  * README says, written here again: cell (i, j) is centred on input pixel
- * (off + stride * i, off + stride * j) (grid: as `explain --json` gives it;
- * by default off = (28 - side) / 2, stride 1: the seed network's 24x24 map
- * and 28x28 maps), zero beyond the map, the input resized with pixel
+ * (off + stride * i, off + stride * j) (grid: as `explain --json` gives it,
+ * required: the network decides it), zero beyond the map, the input resized with pixel
  * centres at k + 0.5. -> {value(y, x): the placed value, zeroNear(y, x):
  * every cell within a cell of those the pixel reads is zero}. */
 function placed(map, S, grid) {
   const side = Math.round(Math.sqrt(map.length));
-  const { off, stride } = grid ?? { off: (INPUT - side) / 2, stride: 1 };
+  if (!grid || grid.side !== side) throw new Error(`overlay.js: a ${side}x${side} map needs its grid (explain --json's "grid"), got ${JSON.stringify(grid)}`);
+  const { off, stride } = grid;
   const cell = (r, c) => (r < 0 || c < 0 || r >= side || c >= side ? 0 : map[r * side + c]);
   const src = (k) => Math.min(INPUT - 1, Math.max(0, ((k + 0.5) * INPUT) / S - 0.5));
   const u = (k) => (src(k) - off) / stride; // cell coordinate

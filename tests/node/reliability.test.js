@@ -150,10 +150,10 @@ describe('the CLI under valgrind', { skip: noBin }, () => {
     assert.equal(o.digit, 1);
     assert.equal(fs.readdirSync(out).filter((f) => f.endsWith('.png')).length, 10);
     // what was written under valgrind is the overlays of the JSON's maps, on one scale
-    const top = Math.max(...Object.values(o.maps).map((m) => placedMax(m.flat(), 280)));
+    const top = Math.max(...Object.values(o.maps).map((m) => placedMax(m.flat(), 280, o.grid)));
     let hot = 0;
     for (let c = 0; c < 10; c++)
-      hot += assertOverlayShows(decodePNG(fs.readFileSync(path.join(out, `digit-class${c}.png`))), { S: 280 },
+      hot += assertOverlayShows(decodePNG(fs.readFileSync(path.join(out, `digit-class${c}.png`))), { S: 280, grid: o.grid },
         o.maps[c].flat(), top, `class ${c}`).hot;
     assert.ok(hot > 1000, `${hot} pixels with heat`);
   });

@@ -60,7 +60,7 @@ function maxDiff(a, b) {
   return `${n} of ${x.length} floats differ, by up to ${m}`;
 }
 
-const SHORT = ['--limit', '2000', '--epochs', '2', '--batch', '32', '--seed', '5', '--threads', '2'];
+const SHORT = ['--arch', 'seednet', '--limit', '2000', '--epochs', '2', '--batch', '32', '--seed', '5', '--threads', '2'];
 
 describe('training is reproducible bit for bit', { skip: noData }, () => {
   test('a short run equals the committed golden weights, byte for byte', () => {

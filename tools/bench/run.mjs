@@ -139,7 +139,8 @@ const sum = (...s) => s.find((x) => x.error) ?? { raw: s.reduce((a, x) => a + x.
 // downloads these and nothing else until another CAM method is chosen
 // (digitlens-full.wasm) or another network (its weights).
 function widgetFiles() {
-  const html = readFileSync(path.join(ROOT, 'web/index.html'), 'utf8');
+  const page = readFileSync(path.join(ROOT, 'web/index.html'), 'utf8');
+  const html = page.slice(0, page.indexOf('</head>')); // (page.js, in the body, is the page's, not the widget's)
   const script = [...html.matchAll(/<script type="module" src="([^"]+)"/g)].map((m) => m[1]);
   const preload = [...html.matchAll(/<link rel="preload" href="([^"]+)"/g)].map((m) => m[1]);
   return [...script, ...preload].map((f) => path.join(ROOT, 'web', f));
@@ -462,6 +463,15 @@ if (Math.max(load0[0], load1[0]) > 0.7)
   notes.push(`WARNING: the machine was busy (load average ${load0[0].toFixed(2)} before, ${load1[0].toFixed(2)} after): ` +
     'figures are slower and noisier than on an idle machine.');
 console.log('\n' + notes.map((x) => '* ' + x).join('\n'));
+
+// every byte of the widget's download (tools/bench/sizes.mjs)
+const acc = spawnSync(process.execPath, [path.join(BENCH, 'sizes.mjs'), '--json'], { cwd: ROOT, encoding: 'utf8' });
+const accLines = (acc.stdout || '').trimEnd().split('\n');
+if (acc.status === 0) {
+  console.log('\nThe widget\'s bytes, each part charged what it adds to its file\'s gzip -9 size:\n');
+  console.log(accLines.slice(0, -1).join('\n'));
+  sizes.accounting = JSON.parse(accLines.at(-1));
+} else console.log(`\nbyte accounting failed: ${(acc.stderr || '').trim().split('\n').at(-1)}`);
 
 const out = {
   date: new Date().toISOString(),

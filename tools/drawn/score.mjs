@@ -9,7 +9,7 @@ import path from 'node:path';
 import { ROOT } from './render.mjs';
 
 const args = process.argv.slice(2), sets = [];
-let weights = path.join(ROOT, 'weights/seednet.safetensors'), dir = path.join(ROOT, 'data/drawn'), json = false;
+let weights = path.join(ROOT, 'weights/twoconv.safetensors'), dir = path.join(ROOT, 'data/drawn'), json = false;
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--weights') weights = args[++i];
   else if (args[i] === '--dir') dir = args[++i];
