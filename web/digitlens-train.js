@@ -249,15 +249,30 @@ export const inWorker = () => !!viaWorker();
 
 // ---- what digitlens.js calls -------------------------------------------------
 
-/** Fine-tune: {weights: the taught F32 file, loss: [per step]}. */
-export async function fineTune(weights, examples, options, simd = simdSupported()) {
-  const j = job(examples, options);
-  return request({ op: 'tune', simd, weights, job: j }, options?.onProgress);
+// Calls run one after another (a lens's second call teaches what its first
+// taught), each reading the weights in use when it starts.
+let queue = Promise.resolve();
+const inTurn = (f) => {
+  const p = queue.then(f);
+  queue = p.catch(() => {});
+  return p;
+};
+
+/** lens.fineTune: weights() the lens's file, use(bytes) gives it the taught
+ * one. Resolves to {loss: [per step], ms}. */
+export function fineTune(weights, use, examples, options) {
+  return inTurn(async () => {
+    const t0 = performance.now();
+    const r = await request({ op: 'tune', simd: simdSupported(), weights: weights(), job: job(examples, options) },
+      options?.onProgress);
+    use(r.weights);
+    return { loss: r.loss, ms: performance.now() - t0 };
+  });
 }
 
-/** Any weights file the library reads -> F32 safetensors with the architecture. */
-export async function saveWeights(weights, simd = simdSupported()) {
-  return (await request({ op: 'save', simd, weights })).weights;
+/** lens.saveWeights: the lens's weights as F32 safetensors with the architecture. */
+export function saveWeights(weights) {
+  return inTurn(async () => (await request({ op: 'save', simd: simdSupported(), weights: weights() })).weights);
 }
 
 /** How many of a digits set ({labels, pixels} as loadDigits gives) the

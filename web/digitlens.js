@@ -208,7 +208,7 @@ function newBuffers(n) {
 }
 
 class Lens {
-  #x; #mem; #u8; #f32; #in; #weights; #orig; #views; #queue = Promise.resolve();
+  #x; #mem; #u8; #f32; #in; #weights; #orig; #views;
   constructor(exports, simd) {
     const x = (this.#x = exports);
     x._initialize?.();
@@ -264,34 +264,26 @@ class Lens {
     this.#weights = u.slice();
   }
 
-  // Teaching lives in digitlens-train.js (and its module and replay digits),
-  // fetched at the first call: pages that never teach never fetch it. Calls
-  // run one after another.
-  #teach(f) {
-    const p = this.#queue.then(() => import.meta.files ? fail('No teaching in the one-file build', 'NO_WASM')
+  // Teaching lives in digitlens-train.js (the training module, the replay
+  // digits, the queue that runs calls one after another), fetched at the
+  // first call: pages that never teach never fetch it. It reads the weights
+  // in use when a call starts and hands back the taught ones.
+  #teach(op, ...a) {
+    return (import.meta.files ? Promise.reject(new DigitLensError('No teaching in the one-file build', 'NO_WASM'))
       : import(/* webpackIgnore: true */ /* @vite-ignore */ new URL('./digitlens-train.js', import.meta.url).href))
-      .then(f).catch((e) => fail(e.message, e.code));
-    this.#queue = p.catch(() => {});
-    return p;
+      .then((t) => t[op](() => this.#weights, (u) => this.#use(u), ...a)).catch((e) => fail(e.message, e.code || 'IO'));
   }
 
   /** Teach the network examples [{pixels, label}]; the lens's weights change
    * in place. Options: steps, lr, layers ('head' | 'all'), replay, seed,
    * optimizer, onProgress. Resolves to {loss: [per step], ms}. */
-  fineTune(examples, options) {
-    const t0 = performance.now();
-    return this.#teach(async (t) => {
-      const r = await t.fineTune(this.#weights, examples, options);
-      this.#use(r.weights);
-      return { loss: r.loss, ms: performance.now() - t0 };
-    });
-  }
+  fineTune(examples, options) { return this.#teach('fineTune', examples, options); }
+
+  /** The weights in use as F32 safetensors bytes, with the architecture. */
+  saveWeights() { return this.#teach('saveWeights'); }
 
   /** Back to the weights last given to load() or setWeights(). */
   resetWeights() { this.#use(this.#orig); }
-
-  /** The weights in use as F32 safetensors bytes, with the architecture. */
-  saveWeights() { return this.#teach((t) => t.saveWeights(this.#weights)); }
 
   /**
    * Any image -> the 28x28 MNIST-format input, by the C preprocessing
