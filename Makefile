@@ -207,11 +207,18 @@ data/mnist/.verified: tools/fetch_mnist.sh
 DRAWN_SRC := tools/drawn/strokes.mjs tools/drawn/render.mjs tools/drawn/pad.html \
              tools/drawn/pad.js tools/drawn/pad.css
 drawn: setup
-	@$(MAKE) --no-print-directory data/drawn/.built
+	@$(MAKE) --no-print-directory data/drawn/.built $(SLANT)
 data/drawn/.built: $(DRAWN_SRC) web/digitlens.js web/digitlens.wasm web/digitlens-nosimd.wasm \
                    web/seednet.safetensors
 	node tools/drawn/render.mjs --out data/drawn
 	@touch $@
+# data/drawn/writer-slant/: the writer with a heavier slant and a thicker pen
+# (tools/drawn/slant.mjs, from data/drawn/writer, no randomness): the new
+# writer that teaching is measured on (the two-conv network reads the writer
+# as drawn at 100 %, this one at 75 %)
+SLANT := data/drawn/writer-slant/t10k-images-idx3-ubyte
+$(SLANT): data/drawn/.built tools/drawn/slant.mjs web/digitlens.js web/digitlens.wasm
+	node tools/drawn/slant.mjs --out data/drawn/writer-slant
 
 # ---- tests -------------------------------------------------------------
 # One node --test run counts every test: tests/node/c.test.js runs the
@@ -257,6 +264,7 @@ BENCH_NETS := --weights weights/twoconv.safetensors --compare weights/seednet.sa
 BENCH_ARGS ?=
 .PHONY: bench bench-peers
 bench: build/digitlens $(WEB_WASM) web/digit-lens.min.js build/wasm/digitlens.names.wasm build/bench/peak.wasm data \
+       web/digitlens-train.wasm web/replay.bin web/test1k.bin $(SLANT) \
        $(filter %.safetensors,$(WEB_DATA))
 	node tools/bench/run.mjs $(if $(WEIGHTS),--weights $(WEIGHTS) --compare=,$(BENCH_NETS)) $(BENCH_ARGS)
 bench-peers:
@@ -359,7 +367,8 @@ $(shell mkdir -p build && { echo '$(FLAGS_TEXT)' | cmp -s - $(FLAGS_STAMP) || ec
 TRAIN_WASM_OBJ = $(NET_SRC:c/%.c=build/wasm/$(1)/%.o) build/wasm/$(1)/wasm_train.o
 TRAIN_WASM_MEM := -sINITIAL_MEMORY=20971520
 TEACH_DATA := web/replay.bin web/test1k.bin
-wasm: web/digitlens-train.wasm web/digitlens-train-nosimd.wasm $(TEACH_DATA)
+TEACH_WASM := web/digitlens-train.wasm web/digitlens-train-nosimd.wasm
+wasm: $(TEACH_WASM) $(TEACH_DATA)
 web/digitlens-train.wasm: $(call TRAIN_WASM_OBJ,simd)
 	$(call WASM_LINK,$(WASM_SIMD) $(TRAIN_WASM_MEM),$(WASM_OPT_SIMD))
 web/digitlens-train-nosimd.wasm: $(call TRAIN_WASM_OBJ,nosimd)
@@ -373,9 +382,15 @@ web/test1k.bin: tools/make_samples.mjs data/mnist/.verified
 .PHONY: clean-teach
 clean: clean-teach
 clean-teach:
-	rm -f web/digitlens-train.wasm web/digitlens-train-nosimd.wasm $(TEACH_DATA)
+	rm -f $(TEACH_WASM) $(TEACH_DATA)
 # the training module built natively, driven as JS drives it:
 # tests/node/teach.test.js compares it with both WASM builds, bit for bit
 native: build/teach_native
 build/teach_native: tests/c/teach_native.c c/wasm_train.c $(HDRS) build/obj/file.o $(NET_OBJ)
 	$(CC) $(CFLAGS) $< $(filter %.o,$^) -o $@ $(LDLIBS)
+# make teaching: teaching measured (tools/bench/teach.mjs, as make bench runs
+# it: the new writer, MNIST, the time of a call) and its figure,
+# web/results/teaching.svg (the README's)
+.PHONY: teaching
+teaching: $(TEACH_WASM) $(TEACH_DATA) web/digitlens.wasm web/twoconv.safetensors data $(SLANT)
+	node tools/bench/teach.mjs --table --svg web/results/teaching.svg

@@ -342,10 +342,11 @@ describe('<digit-lens teach> in Chromium', { skip }, () => {
       return count(t0, t1);
     };
     // 1. drawing alone, for as long as teaching takes below (the baseline of this machine now)
+    let call; // the fineTune call's own time, in the page (the Worker's round trip included)
     const teachMs = async () => {
       const t = taught(page), t0 = await page.evaluate(() => performance.now());
       await press(page, 'teach');
-      await t;
+      call = (await t).ms;
       return [t0, await page.evaluate(() => performance.now())];
     };
     const worker = await during(teachMs);
@@ -370,15 +371,17 @@ describe('<digit-lens teach> in Chromium', { skip }, () => {
       await T.serve({ op: 'tune', weights: w, job: T.job(ex) });
       return [t0, performance.now()];
     }));
-    const out = { worker, alone, inline, note: 'Chromium headless, the demo page; 50 drawings (200 images) + 300 replay, head, ' +
-      'while the mouse draws on the pad; dropped = frames of a 60 Hz display missed between the call and its end' };
+    const out = { worker, alone, inline, fine_tune_ms: +call.toFixed(1), note: 'Chromium headless, the demo page: ' +
+      'Teach with 50 drawings (200 images) + 300 replay, head (worker.ms: the whole of it, the accuracies before and ' +
+      'after included; fine_tune_ms: its fineTune call), while the mouse draws on the pad; dropped = frames of a 60 Hz ' +
+      'display missed over the call' };
     fs.mkdirSync(BUILD, { recursive: true });
     fs.writeFileSync(path.join(BUILD, 'teach-frames.json'), JSON.stringify(out, null, 1) + '\n');
     console.log(`# frames: ${JSON.stringify(out)}`);
     // the control: a blocked main thread is seen
     assert.ok(inline.longest >= 0.5 * inline.ms, `teaching in the page's thread: longest gap ${inline.longest} ms of ${inline.ms}`);
     // in the Worker: no stall, and about as many frames as drawing alone
-    assert.ok(worker.longest < 100, `longest frame gap while teaching in the Worker: ${worker.longest} ms`);
+    assert.ok(worker.longest < 50, `longest frame gap while teaching in the Worker: ${worker.longest} ms`);
     assert.ok(worker.dropped <= alone.dropped + Math.max(3, 0.1 * worker.ms / (1000 / 60)),
       `dropped ${worker.dropped} frames teaching in the Worker, ${alone.dropped} drawing alone`);
     await context.close();

@@ -11,9 +11,10 @@
 //     run one after another;
 //   - bad input: a DigitLensError naming the problem and the weights as they
 //     were; a diverging call: DIVERGED and the weights as they were;
-//   - what teaching does: the new writer (data/drawn/writer, when make drawn
-//     has made it) read better after 5 examples a class, MNIST no worse than
-//     0.5 points.
+//   - what teaching does: a new writer (data/drawn/writer for the seed
+//     network, data/drawn/writer-slant for the two-conv one, when make drawn
+//     has made them) read better after 5 examples a class, MNIST no worse
+//     than 0.5 points.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -33,6 +34,7 @@ const SEEDNET = path.join(ROOT, 'weights', 'seednet.safetensors');
 const TWOCONV = path.join(ROOT, 'weights', 'twoconv.safetensors');
 const MNIST = path.join(ROOT, 'data', 'mnist');
 const WRITER = path.join(ROOT, 'data', 'drawn', 'writer');
+const SLANT = path.join(ROOT, 'data', 'drawn', 'writer-slant');
 const FILES = ['digitlens-train.wasm', 'digitlens-train-nosimd.wasm', 'replay.bin', 'digitlens-full.wasm', 'digitlens.wasm'];
 
 const missing = FILES.filter((f) => !fs.existsSync(path.join(WEB, f)));
@@ -293,22 +295,26 @@ describe('lens.fineTune, resetWeights, saveWeights', { skip: noData }, () => {
 
 describe('what teaching does: a new writer, and MNIST', { skip: noWriter }, () => {
   // The writer's images 50.. are never taught; 0..49 are 5 examples a class,
-  // each taught as the element teaches a drawing (with 3 variants).
-  const nets = [['seednet', SEEDNET], ...(fs.existsSync(TWOCONV) ? [['two-conv', TWOCONV]] : [])];
-  for (const [name, file] of nets)
-    test(`${name}: 5 examples a class close at least half the gap to 100 %, MNIST drops at most 0.5 points`, async () => {
-      const writer = idx(WRITER), mnist = idx(MNIST), lens = await load({ weights: bytes(file), methods: 'gradcam' });
-      const xs = Array.from({ length: writer.n }, (_, i) => writer.x(i)), ms = Array.from({ length: mnist.n }, (_, i) => mnist.x(i));
-      const acc = (set, x, from = 0) => { let ok = 0; for (let i = from; i < x.length; i++) ok += lens.classify(x[i]).digit === set.y(i); return ok / (x.length - from); };
-      const w0 = acc(writer, xs, 50), m0 = acc(mnist, ms);
-      const taught = xs.slice(0, 50).flatMap((x, i) => [x, ...T.variants(x, 3, i + 1)].map((pixels) => ({ pixels, label: writer.y(i) })));
-      await lens.fineTune(taught);
-      const w1 = acc(writer, xs, 50), m1 = acc(mnist, ms);
-      console.log(`# ${name}: writer ${(100 * w0).toFixed(1)} -> ${(100 * w1).toFixed(1)} %, MNIST ${(100 * m0).toFixed(2)} -> ${(100 * m1).toFixed(2)} %`);
-      assert.ok(w1 - w0 >= (1 - w0) / 2 - 1e-9, `writer ${w0} -> ${w1}`);
-      assert.ok(m0 - m1 <= 0.005 + 1e-9, `MNIST ${m0} -> ${m1}`);
-      if (name === 'seednet') assert.ok(w0 < 0.99, `the seed network misreads the writer (${w0}): the test measures something`);
-    });
+  // each taught as the element teaches a drawing (with 3 variants). The
+  // seed network misreads the writer as drawn; the two-conv network reads it
+  // all, so it is taught the slanted writer (tools/drawn/slant.mjs).
+  const cases = [['seednet', SEEDNET, WRITER], ['two-conv', TWOCONV, SLANT]];
+  for (const [name, file, dir] of cases)
+    test(`${name} on ${path.basename(dir)}: 5 examples a class close at least half the gap to 100 %, MNIST drops at most 0.5 points`,
+      { skip: fs.existsSync(path.join(dir, 't10k-images-idx3-ubyte')) ? false : `${path.relative(ROOT, dir)} not built (make drawn)` },
+      async () => {
+        const writer = idx(dir), mnist = idx(MNIST), lens = await load({ weights: bytes(file), methods: 'gradcam' });
+        const xs = Array.from({ length: writer.n }, (_, i) => writer.x(i)), ms = Array.from({ length: mnist.n }, (_, i) => mnist.x(i));
+        const acc = (set, x, from = 0) => { let ok = 0; for (let i = from; i < x.length; i++) ok += lens.classify(x[i]).digit === set.y(i); return ok / (x.length - from); };
+        const w0 = acc(writer, xs, 50), m0 = acc(mnist, ms);
+        const taught = xs.slice(0, 50).flatMap((x, i) => [x, ...T.variants(x, 3, i + 1)].map((pixels) => ({ pixels, label: writer.y(i) })));
+        await lens.fineTune(taught);
+        const w1 = acc(writer, xs, 50), m1 = acc(mnist, ms);
+        console.log(`# ${name}: ${path.basename(dir)} ${(100 * w0).toFixed(1)} -> ${(100 * w1).toFixed(1)} %, MNIST ${(100 * m0).toFixed(2)} -> ${(100 * m1).toFixed(2)} %`);
+        assert.ok(w0 < (name === 'seednet' ? 0.99 : 0.9), `the network misreads the writer (${w0}): the test measures something`);
+        assert.ok(w1 - w0 >= (1 - w0) / 2 - 1e-9, `writer ${w0} -> ${w1}`);
+        assert.ok(m0 - m1 <= 0.005 + 1e-9, `MNIST ${m0} -> ${m1}`);
+      });
 
   test('variants: seeded small turns and shifts, the ink kept', () => {
     const writer = idx(WRITER), x = writer.x(3);
