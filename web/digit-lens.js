@@ -7,7 +7,8 @@
 // Attributes: weights (URL of a safetensors file; default: the one next to
 // this file), size (preferred CSS pixels of the square pad, 160..560;
 // default: fit the container), theme (light, dark, auto: the page's
-// color-scheme), samples (URL of the samples file, or none).
+// color-scheme), samples (URL of the samples file, or none), teach (the
+// teaching panel of teach.js, loaded at the first drawing).
 // Events: `result`, detail {digit, probs, maps, input}, the last one in
 // .result (input: the 28x28 image the network saw, 784 values in 0..1);
 // `error` (an ErrorEvent whose .error is a DigitLensError) for a bad

@@ -199,6 +199,16 @@ export interface DigitLensResult {
   input: Float32Array;
 }
 
+/** The detail of <digit-lens teach>'s `taught` event. */
+export interface DigitLensTaught {
+  /** Accuracy on the 1,000 MNIST test digits (test1k.bin), 0..1, before and after. */
+  before: number;
+  after: number;
+  /** fineTune's loss at each step, and the call's milliseconds. */
+  loss: number[];
+  ms: number;
+}
+
 /**
  * <digit-lens>: a drawing pad, the prediction, the probabilities and the
  * Grad-CAM maps. Light-DOM children are its fallback, shown until it is
@@ -213,8 +223,17 @@ export interface DigitLensResult {
  *   inherits from the page).
  * - `samples`: URL of a samples file, relative to the page (default:
  *   samples.bin next to the script; none in the one-file build), or `none`.
+ * - `teach` (no value): the teaching panel, loaded (teach.js) at the first
+ *   drawing or file dropped on the element: "That's a …" adds the drawing
+ *   to a set kept in IndexedDB; Teach fine-tunes the network on it
+ *   (lens.fineTune, in a Worker) and shows the drawing's probabilities and
+ *   map before and after, and the accuracy on 1,000 MNIST test digits;
+ *   Reset, Download weights, Load weights… (or a file dropped on the
+ *   element; a bad one is refused with its message and an `error` event).
+ *   Not in the one-file build.
  *
- * Events: `result` (CustomEvent<DigitLensResult>); `error` (an ErrorEvent
+ * Events: `result` (CustomEvent<DigitLensResult>); with `teach`, `taught`
+ * (CustomEvent<DigitLensTaught>) after each Teach; `error` (an ErrorEvent
  * whose `error` is a DigitLensError: a bad attribute, 'ATTR'; weights or
  * samples that cannot be used, 'HTTP' or 'IO'). The card says the same under
  * the pad; the element goes on with the model and results it has.
@@ -223,7 +242,7 @@ export interface DigitLensResult {
  * (text), `--muted` (secondary text), `--line` (borders), `--track` (the
  * bars' tracks), `--bar` (the bars), `--accent` (the top bar, focus, the
  * chosen map). Parts (`::part()`): `pad`, `heat`, `digit`, `input`, `method`,
- * `message`, `note`, `strip`. State: `:state(starting)` until its first model
+ * `message`, `note`, `strip`, `teach` (the teaching panel). State: `:state(starting)` until its first model
  * is ready or has failed (browsers with custom states: Chrome 125+, Firefox
  * 126+, Safari 17.4+), so a page can hold its own painting until then.
  *
