@@ -179,10 +179,20 @@ class Teach {
 
   line(text) { this.$.line.textContent = text; }
 
-  // a new reading: "that's a …" is for this drawing
+  // a new reading: "that's a …" is for this drawing. A new lens without
+  // taught weights (the element loaded other weights; a method change
+  // carries the taught ones over): the before and after no longer apply.
   result() {
-    const r = this.el.result;
+    const r = this.el.result, lens = this.lens();
     this.$.said.setAttribute('aria-disabled', String(!r || this.busy));
+    if (lens && lens !== this.seen && !this.busy) {
+      if (this.seen && this.taught && !lens.metadata.fine_tuned) {
+        this.taught = false;
+        this.$.ba.hidden = true;
+        this.buttons();
+      }
+      this.seen = lens;
+    }
   }
 
   async add(label) {

@@ -863,6 +863,8 @@ describe('the demo page in Chromium', { skip }, () => {
     // during a stroke: a 0 drawn from the top, stopped half way
     await page.locator('digit-lens button[data-act=clear]').click();
     await recordResults(page);
+    // (the screenshot scrolled to the view, below the card and its teaching panel: the pad back in view)
+    await pad(page).scrollIntoViewIfNeeded();
     const box = await pad(page).boundingBox(), at = ([x, y]) => [box.x + x * box.width, box.y + y * box.height];
     const ring = DIGITS[0][0];
     await page.mouse.move(...at(ring[0]));

@@ -195,6 +195,20 @@ describe('lens.fineTune, resetWeights, saveWeights', { skip: noData }, () => {
     assert.equal(belief(), b0);
   });
 
+  test('withAllMethods: the taught weights in the other module, and its reset goes back to the loaded file', async () => {
+    const small = await load({ weights: bytes(SEEDNET), methods: 'gradcam' });
+    const read = (l) => probe.map((x) => Array.from(l.classify(x).probs));
+    const loaded = read(small);
+    await small.fineTune(examples(20), { steps: 5, lr: 0.3, replay: 0 });
+    const taught = read(small);
+    assert.notDeepEqual(taught, loaded);
+    const full = await small.withAllMethods();
+    assert.deepEqual(full.methods.length, 11);
+    assert.deepEqual(read(full), taught, 'the taught weights carried over');
+    full.resetWeights();
+    assert.deepEqual(read(full), loaded, 'reset: the file load() was given, not the taught weights');
+  });
+
   test('saveWeights: F32 safetensors with the architecture, read by load() and the CLI as the taught network', async () => {
     const tw = fs.existsSync(TWOCONV) ? bytes(TWOCONV) : twoconvRandom();
     const l2 = await load({ weights: tw });
