@@ -65,7 +65,7 @@ build/test_%: tests/c/test_%.c tests/c/testutil.h $(HDRS) $(FLAGS_STAMP)
 # Standalone modules, no imports, fixed memory. c/wasm_api.c holds every
 # export and all the memory (static buffers, ~8.5 MB, mostly the 1024x1024
 # RGBA preprocess input); the memory never grows. The build fails if a module
-# imports anything. Four modules (issue 4: the widget's download):
+# imports anything. Four modules (the widget's download):
 #   web/digitlens.wasm             Grad-CAM alone (-DDL_WASM_GRADCAM_ONLY, no
 #                                  c/cam_methods.c), SIMD: what the page loads
 #   web/digitlens-full.wasm        every CAM method, SIMD: loaded when another
@@ -248,7 +248,7 @@ demo: setup
 clean:
 	rm -rf build $(WEB_WASM) web/digit-lens.min.js web/digit-lens.one.js $(WEB_DATA) web/src
 
-# ---- bench (issue 4) -----------------------------------------------------
+# ---- bench ---------------------------------------------------------------
 #   make bench-peers  install the peers: Debian's python3-torch (training,
 #                     ONNX export), tfjs + tfjs-backend-wasm + onnxruntime-web
 #                     into tools/bench/node_modules (own lock file, so the
@@ -278,7 +278,7 @@ build/bench/peak.wasm: tools/bench/peak_wasm.c tools/bench/peak.h c/simd.h
 	  -sERROR_ON_UNDEFINED_SYMBOLS=1 $< -o $@
 build/obj/tools/cli_bench.o: tools/bench/peak.h
 
-# ==== reliability (issue 6): fuzzing, sanitizers ===========================
+# ==== reliability: fuzzing, sanitizers =====================================
 # With clang-14 (Debian clang-14; libclang-rt-14-dev holds the sanitizer and
 # libFuzzer runtimes, libomp-14-dev OpenMP):
 #   make fuzz         build the libFuzzer targets (tests/fuzz/fuzz_*.c: the
@@ -332,7 +332,7 @@ fuzz-%: build/fuzz/fuzz_%
 	  -artifact_prefix=build/fuzz/crashes/$*- build/fuzz/corpus/$* tests/fuzz/seeds/$* \
 	  $(wildcard tests/fuzz/regressions/$*)
 
-# ---- report (issue 5) ----------------------------------------------------
+# ---- report --------------------------------------------------------------
 #   make report  the two-conv and the seed network side by side: accuracy,
 #                empty Grad-CAM maps and every CAM method's faithfulness and
 #                sanity on the MNIST test set, accuracy per style and

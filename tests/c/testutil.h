@@ -144,4 +144,19 @@ static inline const dl_layer *cam_conv(const dl_model *m)
     return &m->layers[i];
 }
 
+/* No two cells of a 2x2 pool window of A (K maps of S x S) within 2h of each
+ * other: a step of h in any cell then leaves every window's maximum where
+ * it was, and the tail after A is linear around it. */
+static inline void assert_pool_windows_apart(const double *A, int K, int S, double h)
+{
+    for (int k = 0; k < K; k++)
+        for (int y = 0; y + 1 < S; y += 2)
+            for (int x0 = 0; x0 + 1 < S; x0 += 2) {
+                const double *a = A + (size_t)k * S * S + y * S + x0;
+                double v[4] = { a[0], a[1], a[S], a[S + 1] };
+                for (int i = 0; i < 4; i++)
+                    for (int j = i + 1; j < 4; j++) assert_true(fabs(v[i] - v[j]) > 2 * h);
+            }
+}
+
 #endif
