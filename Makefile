@@ -29,7 +29,7 @@ HDRS     := $(wildcard c/*.h) $(wildcard tools/*.h)
 
 # Each C test links only what it exercises, so one module can be built and
 # tested while another is still being written.
-TESTS := net gradcam io preprocess train methods
+TESTS := net gradcam io preprocess train methods tune
 NET_OBJ := $(NET_SRC:c/%.c=build/obj/%.o)
 build/test_net:        build/obj/gradcam.o $(NET_OBJ)
 build/test_gradcam:    build/obj/gradcam.o $(NET_OBJ)
@@ -37,6 +37,8 @@ build/test_methods:    build/obj/cam_methods.o build/obj/gradcam.o $(NET_OBJ)
 build/test_io:         build/obj/idx.o build/obj/file.o $(NET_OBJ)
 build/test_preprocess: build/obj/preprocess.o build/obj/status.o build/obj/tools/png.o
 build/test_train:      build/obj/train.o build/obj/file.o build/obj/preprocess.o $(NET_OBJ)
+# (test_tune includes c/wasm_train.c, the training module's exports, natively)
+build/test_tune:       c/wasm_train.c build/obj/train.o build/obj/file.o build/obj/preprocess.o $(NET_OBJ)
 
 .PHONY: all native wasm test test-c test-node test-browser demo setup data train clean
 all: native wasm
@@ -205,11 +207,18 @@ data/mnist/.verified: tools/fetch_mnist.sh
 DRAWN_SRC := tools/drawn/strokes.mjs tools/drawn/render.mjs tools/drawn/pad.html \
              tools/drawn/pad.js tools/drawn/pad.css
 drawn: setup
-	@$(MAKE) --no-print-directory data/drawn/.built
+	@$(MAKE) --no-print-directory data/drawn/.built $(SLANT)
 data/drawn/.built: $(DRAWN_SRC) web/digitlens.js web/digitlens.wasm web/digitlens-nosimd.wasm \
                    web/seednet.safetensors
 	node tools/drawn/render.mjs --out data/drawn
 	@touch $@
+# data/drawn/writer-slant/: the writer with a heavier slant and a thicker pen
+# (tools/drawn/slant.mjs, from data/drawn/writer, no randomness): the new
+# writer that teaching is measured on (the two-conv network reads the writer
+# as drawn at 100 %, this one at 75 %)
+SLANT := data/drawn/writer-slant/t10k-images-idx3-ubyte
+$(SLANT): data/drawn/.built tools/drawn/slant.mjs web/digitlens.js web/digitlens.wasm
+	node tools/drawn/slant.mjs --out data/drawn/writer-slant
 
 # ---- tests -------------------------------------------------------------
 # One node --test run counts every test: tests/node/c.test.js runs the
@@ -255,6 +264,7 @@ BENCH_NETS := --weights weights/twoconv.safetensors --compare weights/seednet.sa
 BENCH_ARGS ?=
 .PHONY: bench bench-peers
 bench: build/digitlens $(WEB_WASM) web/digit-lens.min.js build/wasm/digitlens.names.wasm build/bench/peak.wasm data \
+       web/digitlens-train.wasm web/replay.bin web/test1k.bin $(SLANT) \
        $(filter %.safetensors,$(WEB_DATA))
 	node tools/bench/run.mjs $(if $(WEIGHTS),--weights $(WEIGHTS) --compare=,$(BENCH_NETS)) $(BENCH_ARGS)
 bench-peers:
@@ -340,3 +350,47 @@ report: build/digitlens data $(REPORT_WEIGHTS)
 # ---- the flags stamp (see FLAGS_STAMP above) ------------------------------
 FLAGS_TEXT := $(CC) $(CFLAGS) | $(SAN_CC) $(SAN_FLAGS)
 $(shell mkdir -p build && { echo '$(FLAGS_TEXT)' | cmp -s - $(FLAGS_STAMP) || echo '$(FLAGS_TEXT)' > $(FLAGS_STAMP); })
+
+# ---- teaching in the browser: the training module and its digits ----------
+#   web/digitlens-train[-nosimd].wasm  fine-tuning (c/wasm_train.c over the
+#                     library's layers, Adam and SGD): fetched only when a
+#                     visitor starts teaching (web/digitlens-train.js), zero
+#                     imports, fixed memory (its static buffers, ~19 MB: the
+#                     batch, the head's inputs, a chunk's activations)
+#   web/replay.bin    2,000 MNIST training digits (the first 200 of each
+#                     class), mixed into a teaching call so that the network
+#                     does not forget
+#   web/test1k.bin    1,000 MNIST test digits (the first 100 of each class):
+#                     the element's accuracy before and after teaching
+# (samples.bin's format, gzip -9: 330 and 160 KB rather than 1.5 and 0.8 MB;
+# web/digitlens-train.js unpacks them with DecompressionStream)
+TRAIN_WASM_OBJ = $(NET_SRC:c/%.c=build/wasm/$(1)/%.o) build/wasm/$(1)/wasm_train.o
+TRAIN_WASM_MEM := -sINITIAL_MEMORY=20971520
+TEACH_DATA := web/replay.bin web/test1k.bin
+TEACH_WASM := web/digitlens-train.wasm web/digitlens-train-nosimd.wasm
+wasm: $(TEACH_WASM) $(TEACH_DATA)
+web/digitlens-train.wasm: $(call TRAIN_WASM_OBJ,simd)
+	$(call WASM_LINK,$(WASM_SIMD) $(TRAIN_WASM_MEM),$(WASM_OPT_SIMD))
+web/digitlens-train-nosimd.wasm: $(call TRAIN_WASM_OBJ,nosimd)
+	$(call WASM_LINK,$(TRAIN_WASM_MEM),$(WASM_OPT_NOSIMD))
+web/replay.bin: tools/make_samples.mjs data/mnist/.verified
+	node tools/make_samples.mjs data/mnist/train-images-idx3-ubyte data/mnist/train-labels-idx1-ubyte build/replay.bin 200
+	gzip -9 -n -c build/replay.bin > $@.tmp && mv -f $@.tmp $@
+web/test1k.bin: tools/make_samples.mjs data/mnist/.verified
+	node tools/make_samples.mjs data/mnist/t10k-images-idx3-ubyte data/mnist/t10k-labels-idx1-ubyte build/test1k.bin 100
+	gzip -9 -n -c build/test1k.bin > $@.tmp && mv -f $@.tmp $@
+.PHONY: clean-teach
+clean: clean-teach
+clean-teach:
+	rm -f $(TEACH_WASM) $(TEACH_DATA)
+# the training module built natively, driven as JS drives it:
+# tests/node/teach.test.js compares it with both WASM builds, bit for bit
+native: build/teach_native
+build/teach_native: tests/c/teach_native.c c/wasm_train.c $(HDRS) build/obj/file.o $(NET_OBJ)
+	$(CC) $(CFLAGS) $< $(filter %.o,$^) -o $@ $(LDLIBS)
+# make teaching: teaching measured (tools/bench/teach.mjs, as make bench runs
+# it: the new writer, MNIST, the time of a call) and its figure,
+# web/results/teaching.svg (the README's)
+.PHONY: teaching
+teaching: $(TEACH_WASM) $(TEACH_DATA) web/digitlens.wasm web/twoconv.safetensors data $(SLANT)
+	node tools/bench/teach.mjs --table --svg web/results/teaching.svg

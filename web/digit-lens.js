@@ -7,7 +7,8 @@
 // Attributes: weights (URL of a safetensors file; default: the one next to
 // this file), size (preferred CSS pixels of the square pad, 160..560;
 // default: fit the container), theme (light, dark, auto: the page's
-// color-scheme), samples (URL of the samples file, or none).
+// color-scheme), samples (URL of the samples file, or none), teach (the
+// teaching panel of teach.js, loaded at the first drawing).
 // Events: `result`, detail {digit, probs, maps, input}, the last one in
 // .result (input: the 28x28 image the network saw, 784 values in 0..1);
 // `error` (an ErrorEvent whose .error is a DigitLensError) for a bad
@@ -196,9 +197,9 @@ function styles(root) {
 const STEP = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
 
 export class DigitLens extends HTMLElement {
-  static get observedAttributes() { return ['weights', 'size', 'theme', 'samples']; }
+  static get observedAttributes() { return ['weights', 'size', 'theme', 'samples', 'teach']; }
 
-  #lens = null; #loading = null; #strokes = []; #stroke = null; #sample = null; #notes = {};
+  #taught; #lens = null; #loading = null; #strokes = []; #stroke = null; #sample = null; #notes = {};
   #cls = null; #frame = 0; #size = 0; #want = 0; #width = 0; #dpr = 1; #x = null; #place = null; #strip = 0; #shown = false; #fresh = true;
   #$ = {}; #int = this.attachInternals?.(); // (Safari before 16.4 has none)
 
@@ -263,6 +264,9 @@ export class DigitLens extends HTMLElement {
       else return;
       e.preventDefault();
     });
+    // with teach: a file dropped on the element is a weights file
+    this.addEventListener('dragover', (e) => this.hasAttribute('teach') && e.preventDefault());
+    this.addEventListener('drop', (e) => this.#teach(e));
     // the pad fits the element's width, whatever changes it
     new ResizeObserver(([e]) => { this.#width = e.contentRect.width; this.#resize(); }).observe(q('.w'));
     this.#resize();
@@ -286,7 +290,23 @@ export class DigitLens extends HTMLElement {
     else if (name === 'samples') this.#samples();
     else if (name === 'theme')
       this.#note('theme', val === null || /^(light|dark|auto)$/.test(val) ? '' : `theme="${val}" is not light, dark or auto: auto used.`);
+    else if (name === 'teach') this.#teach();
     else if (this.isConnected) this.#load();
+  }
+
+  // With the teach attribute, teach.js's panel (README, Teaching), loaded at
+  // the first drawing or file dropped on the element: pages without it
+  // never fetch it. It gets the element, its lens (a function: the element
+  // replaces the lens when the weights or the method change) and a refresh.
+  #teach(e) {
+    const on = this.hasAttribute('teach'), file = on && e?.dataTransfer.files[0]; // (readable during the event only)
+    if (on && (e || this.result)) {
+      e?.preventDefault();
+      this.#taught ??= (import.meta.files ? Promise.reject(new DigitLensError('No teaching in the one-file build', 'NO_WASM'))
+        : import(/* webpackIgnore: true */ /* @vite-ignore */ new URL('./teach.js', import.meta.url).href))
+        .then((m) => m.attach(this, () => this.#lens, () => this.#update()), (e) => this.#note('teach', e.message, e));
+    }
+    this.#taught?.then((t) => t?.show(on, file));
   }
 
   /** Clear the pad and the results. */
@@ -557,6 +577,7 @@ export class DigitLens extends HTMLElement {
     this.result = { digit: r.digit, probs: r.probs, maps: r.maps, input: this.#x };
     this.#render();
     this.dispatchEvent(new CustomEvent('result', { detail: this.result, bubbles: true }));
+    this.#teach();
   }
 
   // (chosen again, it stays chosen)

@@ -11,7 +11,8 @@ export type Pixels28 = ArrayLike<number>;
 export type Classes = 'all' | number | readonly number[];
 
 /** What the failure was: a dl_status name ('ARG', 'NAN', 'SHAPE', 'NO_INK',
- * 'IMAGE_SIZE', ...; for weights files also 'ARCH', 'CAM_LAYER', 'TOO_LARGE'),
+ * 'IMAGE_SIZE', ...; for weights files also 'ARCH', 'CAM_LAYER', 'TOO_LARGE';
+ * for fineTune 'LABEL' and 'DIVERGED'),
  * 'HTTP' for a failed fetch or an HTML answer, 'IO' for a fetch that could
  * not be made, 'NO_WASM' without WebAssembly (or, in the one-file build,
  * without SIMD), 'ATTR' for a bad attribute of <digit-lens>. */
@@ -89,8 +90,26 @@ export interface Lens {
   withAllMethods(): Promise<Lens>;
   /** The module's memory; fixed size, it never grows. */
   readonly memory: WebAssembly.Memory;
-  /** Replace the weights with the bytes of a safetensors file (F32/F16, seednet shapes). */
+  /** Replace the weights with the bytes of a safetensors file (any network
+   * its architecture metadata describes; F32, F16, int8 or d4). */
   setWeights(bytes: ArrayBuffer | ArrayBufferView): void;
+  /**
+   * Teach the network: fine-tune it on the examples (plus `replay` MNIST
+   * digits, so that it does not forget) with the training module
+   * (digitlens-train.wasm, fetched with digitlens-train.js and replay.bin at
+   * the first call; in a browser's main thread it runs in a Worker). The
+   * lens's weights change in place. Calls run one after another. Rejects
+   * with a DigitLensError naming the problem (ARG, NAN, LABEL), the weights
+   * untouched; a step that diverges puts back the weights from before the
+   * call and rejects with code DIVERGED.
+   */
+  fineTune(examples: readonly TeachExample[], options?: FineTuneOptions): Promise<FineTuneResult>;
+  /** Back to the weights last given to load() or setWeights(). */
+  resetWeights(): void;
+  /** The weights in use as safetensors bytes: F32, with the "architecture"
+   * and "cam_layer" metadata (and "fine_tuned": what taught them), which
+   * load({ weights }) and the CLI read. */
+  saveWeights(): Promise<Uint8Array>;
   /** Any image up to 1024x1024 -> the 28x28 MNIST-format input. */
   preprocess(image: ImageLike): Float32Array;
   /** After preprocess(image): where the 28x28 frame lies on that image. */
@@ -109,6 +128,39 @@ export interface Lens {
   place(map: ArrayLike<number>, width?: number, height?: number): Float32Array;
   /** The map of class cls normalised, placed and coloured. maps: 10 entries, null for absent. */
   heatmap(maps: readonly (ArrayLike<number> | null)[], cls: number, options?: HeatmapOptions): Heatmap;
+}
+
+/** One example to teach: a 28x28 image (784 values in 0..1, MNIST's
+ * format, e.g. lens.preprocess(drawing)) and the class it is. */
+export interface TeachExample {
+  pixels: Pixels28;
+  label: number;
+}
+
+export interface FineTuneOptions {
+  /** Optimiser steps, each on the whole batch (examples + replay): 1..1000, default 30. */
+  steps?: number;
+  /** Learning rate in (0, 1]; default 0.03 for 'head', 0.003 for 'all'. */
+  lr?: number;
+  /** 'head' (default): the last dense layer only; 'all': every layer (slower). */
+  layers?: 'head' | 'all';
+  /** MNIST training digits mixed in (replay.bin holds 2,000): default 300;
+   * examples + replay at most 1024. */
+  replay?: number;
+  /** Which replay digits are drawn: an integer 0..2^32-1, default 1. The
+   * same examples, options and seed give the same weights. */
+  seed?: number;
+  /** 'sgd' (default; momentum 0.9) or 'adam'. */
+  optimizer?: 'sgd' | 'adam';
+  /** Called after each step (in the caller's thread). */
+  onProgress?: (step: number, steps: number, loss: number) => void;
+}
+
+export interface FineTuneResult {
+  /** The mean loss over the batch at each step (before its update). */
+  loss: number[];
+  /** Milliseconds the call took, loading the taught weights included. */
+  ms: number;
 }
 
 export interface LoadOptions {
@@ -147,6 +199,16 @@ export interface DigitLensResult {
   input: Float32Array;
 }
 
+/** The detail of <digit-lens teach>'s `taught` event. */
+export interface DigitLensTaught {
+  /** Accuracy on the 1,000 MNIST test digits (test1k.bin), 0..1, before and after. */
+  before: number;
+  after: number;
+  /** fineTune's loss at each step, and the call's milliseconds. */
+  loss: number[];
+  ms: number;
+}
+
 /**
  * <digit-lens>: a drawing pad, the prediction, the probabilities and the
  * Grad-CAM maps. Light-DOM children are its fallback, shown until it is
@@ -161,8 +223,17 @@ export interface DigitLensResult {
  *   inherits from the page).
  * - `samples`: URL of a samples file, relative to the page (default:
  *   samples.bin next to the script; none in the one-file build), or `none`.
+ * - `teach` (no value): the teaching panel, loaded (teach.js) at the first
+ *   drawing or file dropped on the element: "That's a …" adds the drawing
+ *   to a set kept in IndexedDB; Teach fine-tunes the network on it
+ *   (lens.fineTune, in a Worker) and shows the drawing's probabilities and
+ *   map before and after, and the accuracy on 1,000 MNIST test digits;
+ *   Reset, Download weights, Load weights… (or a file dropped on the
+ *   element; a bad one is refused with its message and an `error` event).
+ *   Not in the one-file build.
  *
- * Events: `result` (CustomEvent<DigitLensResult>); `error` (an ErrorEvent
+ * Events: `result` (CustomEvent<DigitLensResult>); with `teach`, `taught`
+ * (CustomEvent<DigitLensTaught>) after each Teach; `error` (an ErrorEvent
  * whose `error` is a DigitLensError: a bad attribute, 'ATTR'; weights or
  * samples that cannot be used, 'HTTP' or 'IO'). The card says the same under
  * the pad; the element goes on with the model and results it has.
@@ -171,7 +242,7 @@ export interface DigitLensResult {
  * (text), `--muted` (secondary text), `--line` (borders), `--track` (the
  * bars' tracks), `--bar` (the bars), `--accent` (the top bar, focus, the
  * chosen map). Parts (`::part()`): `pad`, `heat`, `digit`, `input`, `method`,
- * `message`, `note`, `strip`. State: `:state(starting)` until its first model
+ * `message`, `note`, `strip`, `teach` (the teaching panel). State: `:state(starting)` until its first model
  * is ready or has failed (browsers with custom states: Chrome 125+, Firefox
  * 126+, Safari 17.4+), so a page can hold its own painting until then.
  *

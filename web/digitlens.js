@@ -208,7 +208,7 @@ function newBuffers(n) {
 }
 
 class Lens {
-  #x; #mem; #u8; #f32; #in; #weights; #views;
+  #x; #mem; #u8; #f32; #in; #weights; #orig; #views;
   constructor(exports, simd) {
     const x = (this.#x = exports);
     x._initialize?.();
@@ -224,8 +224,10 @@ class Lens {
   }
 
   /** The same weights in the module with every method (a new Lens). */
-  withAllMethods() {
-    return load({ weights: this.#weights, methods: 'all' });
+  async withAllMethods() {
+    const l = await load({ weights: this.#weights, methods: 'all' });
+    l.#orig = this.#orig; // (taught weights: resetWeights still goes back to the loaded ones)
+    return l;
   }
 
   /** The module's memory (fixed size: it never grows). */
@@ -251,11 +253,37 @@ class Lens {
     if (u.length === 0) fail('weights: the file is empty', 'EMPTY_FILE');
     if (u.length > cap) fail(`weights: ${u.length} bytes is more than the ${cap} bytes a model may take`);
     if (u[0] === 0x3c /* '<' */) fail('weights: this is an HTML page, not a safetensors file', 'JSON');
+    this.#use(u);
+    this.#orig = this.#weights;
+  }
+
+  #use(u) {
     this.#u8.set(u, this.#x.dl_weights_buf());
     this.#check(this.#x.dl_load_weights(u.length));
     this.metadata = metadataOf(u);
     this.#weights = u.slice();
   }
+
+  // Teaching lives in digitlens-train.js (the training module, the replay
+  // digits, the queue that runs calls one after another), fetched at the
+  // first call: pages that never teach never fetch it. It reads the weights
+  // in use when a call starts and hands back the taught ones.
+  #teach(op, ...a) {
+    return (import.meta.files ? Promise.reject(new DigitLensError('No teaching in the one-file build', 'NO_WASM'))
+      : import(/* webpackIgnore: true */ /* @vite-ignore */ new URL('./digitlens-train.js', import.meta.url).href))
+      .then((t) => t[op](() => this.#weights, (u) => this.#use(u), ...a)).catch((e) => fail(e.message, e.code || 'IO'));
+  }
+
+  /** Teach the network examples [{pixels, label}]; the lens's weights change
+   * in place. Options: steps, lr, layers ('head' | 'all'), replay, seed,
+   * optimizer, onProgress. Resolves to {loss: [per step], ms}. */
+  fineTune(examples, options) { return this.#teach('fineTune', examples, options); }
+
+  /** The weights in use as F32 safetensors bytes, with the architecture. */
+  saveWeights() { return this.#teach('saveWeights'); }
+
+  /** Back to the weights last given to load() or setWeights(). */
+  resetWeights() { this.#use(this.#orig); }
 
   /**
    * Any image -> the 28x28 MNIST-format input, by the C preprocessing

@@ -186,8 +186,9 @@ describe('<digit-lens> embedded in other pages, under the demo\'s CSP', { skip }
     assert.deepEqual(violations, [], 'no securitypolicyviolation event');
     assert.deepEqual(log.errors, [], 'no console error or warning');
     // the page's own stylesheet, icon and script (page.js: the network
-    // switch and the compare view), besides the element's files
-    const other = log.requests.filter((u) => !(u === `${origin}/` || /\/(style\.css|favicon\.(svg|ico)|page\.js)$/.test(u)));
+    // switch and the compare view), besides the element's files; its
+    // element has `teach`, whose panel (teach.js) comes after the drawing
+    const other = log.requests.filter((u) => !(u === `${origin}/` || /\/(style\.css|favicon\.(svg|ico)|page\.js|teach\.js)$/.test(u)));
     assertOwnRequests(other, []);
     await page.close();
   });

@@ -505,8 +505,9 @@ describe('the demo page in Chromium', { skip }, () => {
     }, null, { timeout: 15_000, polling: 100 });
     await page.evaluate(() => new Promise((r) => setTimeout(r, 200)));
     const files = log.requests.map((u) => new URL(u).pathname).filter((p) => p !== '/favicon.svg');
-    assert.deepEqual(files.sort(), ['/', '/digit-lens.min.js', '/digitlens.wasm', '/page.js', '/style.css', '/twoconv.safetensors'],
-      'the element\'s script, the small wasm, the default weights, the style sheet, the page\'s own script (no seed network until asked); each once');
+    assert.deepEqual(files.sort(), ['/', '/digit-lens.min.js', '/digitlens.wasm', '/page.js', '/style.css', '/teach.js', '/twoconv.safetensors'],
+      'the element\'s script, the small wasm, the default weights, the style sheet, the page\'s own script (no seed network until asked), ' +
+      'the teach panel after the drawing (nothing of the trainer until Teach); each once');
     assert.deepEqual(log.warnings, [], 'no console warning (a preload that does not match its fetch is one)');
     assert.deepEqual(log.errors, []);
     await page.close();
@@ -862,6 +863,8 @@ describe('the demo page in Chromium', { skip }, () => {
     // during a stroke: a 0 drawn from the top, stopped half way
     await page.locator('digit-lens button[data-act=clear]').click();
     await recordResults(page);
+    // (the screenshot scrolled to the view, below the card and its teaching panel: the pad back in view)
+    await pad(page).scrollIntoViewIfNeeded();
     const box = await pad(page).boundingBox(), at = ([x, y]) => [box.x + x * box.width, box.y + y * box.height];
     const ring = DIGITS[0][0];
     await page.mouse.move(...at(ring[0]));

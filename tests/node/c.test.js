@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const suites = ['net', 'gradcam', 'io', 'preprocess', 'train', 'methods'];
+const suites = ['net', 'gradcam', 'io', 'preprocess', 'train', 'methods', 'tune'];
 
 for (const name of suites) {
   const bin = path.join(root, 'build', `test_${name}`);

@@ -19,13 +19,16 @@
 // onnx.mjs (onnxruntime-web, wasm EP), torch_bench.py (PyTorch CPU). Then,
 // once: download sizes (raw, gzip -9) of what web/index.html names and of
 // each network's weights, and the cold start the browser suite wrote to
-// build/coldstart.json.
+// build/coldstart.json. Last, teaching (teach.mjs, its own table): the
+// page's default weights taught a new writer, MNIST before and after, the
+// time of a call, the frames the browser suite counted.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, parseArgs, readMetadata, storageOf, architectureOf } from './common.mjs';
+import { table as teachTable } from './teach.mjs';
 
 const args = parseArgs({ weights: 'weights/twoconv.safetensors', compare: 'weights/seednet.safetensors',
   data: 'data/mnist', quick: false, out: 'build/bench.json' });
@@ -473,6 +476,12 @@ if (acc.status === 0) {
   sizes.accounting = JSON.parse(accLines.at(-1));
 } else console.log(`\nbyte accounting failed: ${(acc.stderr || '').trim().split('\n').at(-1)}`);
 
+// teaching, on the page's default weights (what a visitor teaches)
+const teachWeights = headWeights[0] ?? 'web/twoconv.safetensors';
+const teaching = part(`teaching (${teachWeights})`, process.execPath, [path.join(BENCH, 'teach.mjs'),
+  '--weights', teachWeights, '--data', args.data, ...(args.quick ? ['--quick'] : [])]);
+console.log('\n' + (ok(teaching) ? teachTable(teaching) : `Teaching: ${teaching.error}`));
+
 const out = {
   date: new Date().toISOString(),
   machine: { cpu, cores: os.cpus().length, mem_gb: +(os.totalmem() / 2 ** 30).toFixed(1), kernel: os.release(),
@@ -485,7 +494,7 @@ const out = {
   rows, notes,
   parts: Object.fromEntries(nets.map((n) => [n.label, { native: n.native, wasm: n.wasm, tfjs: n.tfjs, onnx: n.onnx,
     torch: n.torch }])),
-  sizes, coldstart,
+  sizes, coldstart, teaching,
 };
 mkdirSync(path.dirname(path.resolve(ROOT, args.out)), { recursive: true });
 writeFileSync(path.resolve(ROOT, args.out), JSON.stringify(out, null, 1) + '\n');
