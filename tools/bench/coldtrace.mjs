@@ -34,8 +34,9 @@ for (const f of [CHROMIUM, path.join(dir, 'index.html')])
 function analyse(events) {
   const names = {};
   for (const e of events) if (e.name === 'thread_name') names[`${e.pid}:${e.tid}`] = e.args.name;
-  const parse = events.find((e) => e.name === 'ParseHTML');
-  if (!parse) throw new Error('no ParseHTML in the trace');
+  // the page's own parse (a new window first parses an empty about:blank)
+  const parse = events.find((e) => e.name === 'ParseHTML' && /^http/.test(e.args?.beginData?.url ?? ''));
+  if (!parse) throw new Error('no ParseHTML of the page in the trace');
   const main = `${parse.pid}:${parse.tid}`;
   const commit = events.filter((e) => `${e.pid}:${e.tid}` === main && e.name === 'DocumentLoader::CommitNavigation' &&
     e.ts < parse.ts).pop();
