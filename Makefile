@@ -226,9 +226,11 @@ $(SLANT): data/drawn/.built tools/drawn/slant.mjs web/digitlens.js web/digitlens
 # One test file at a time, on any machine: node's default runs files in
 # parallel on a machine with more than 2 cores, where the browser tests'
 # timings and the training runs would then share the CPU with each other.
+# The digits of make drawn too (about 30 s): the tests of its files, the
+# report on them and teaching's measurement run on them.
 NODE_TEST := node --test --test-concurrency=1
 test: setup
-	@$(MAKE) --no-print-directory all data
+	@$(MAKE) --no-print-directory all data data/drawn/.built $(SLANT)
 	$(NODE_TEST) tests/node/ tests/browser/
 
 test-c: native
