@@ -25,6 +25,7 @@ import { gunzipSync } from 'node:zlib';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { load, DigitLensError } from '../../web/digitlens.js';
 import * as T from '../../web/digitlens-train.js';
+import { safetensors } from './safetensors.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const WEB = path.join(ROOT, 'web');
@@ -58,27 +59,15 @@ function twoconvRandom(seed = 3) {
   const shapes = { 'conv1.weight': [16, 1, 5, 5], 'conv1.bias': [16], 'conv2.weight': [32, 16, 3, 3],
     'conv2.bias': [32], 'fc.weight': [10, 800], 'fc.bias': [10] };
   let s = seed;
-  const head = {}, parts = [];
-  let off = 0;
+  const tensors = {};
   for (const [name, shape] of Object.entries(shapes)) {
     const n = shape.reduce((a, b) => a * b, 1), fanIn = n / shape[0];
-    const data = Float32Array.from({ length: n }, () =>
-      name.endsWith('bias') ? 0.01 : ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5) * Math.sqrt(24 / fanIn));
-    head[name] = { dtype: 'F32', shape, data_offsets: [off, off + data.byteLength] };
-    parts.push(new Uint8Array(data.buffer));
-    off += data.byteLength;
+    tensors[name] = [shape, Float32Array.from({ length: n }, () =>
+      name.endsWith('bias') ? 0.01 : ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5) * Math.sqrt(24 / fanIn))];
   }
-  head.__metadata__ = { architecture: JSON.stringify([['conv', 'conv1', 16, 5], ['relu', 'relu1'], ['maxpool', 'pool1', 2],
-    ['conv', 'conv2', 32, 3], ['relu', 'relu2'], ['maxpool', 'pool2', 2], ['flatten', 'flatten'], ['dense', 'fc', 10]]),
-  cam_layer: 'relu2' };
-  let json = JSON.stringify(head);
-  json += ' '.repeat((8 - (json.length % 8)) % 8);
-  const out = new Uint8Array(8 + json.length + off);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-  out.set(new TextEncoder().encode(json), 8);
-  let at = 8 + json.length;
-  for (const p of parts) { out.set(p, at); at += p.length; }
-  return out;
+  return safetensors(tensors, { architecture: JSON.stringify([['conv', 'conv1', 16, 5], ['relu', 'relu1'],
+    ['maxpool', 'pool1', 2], ['conv', 'conv2', 32, 3], ['relu', 'relu2'], ['maxpool', 'pool2', 2],
+    ['flatten', 'flatten'], ['dense', 'fc', 10]]), cam_layer: 'relu2' });
 }
 
 /** {header, data: Uint8Array of the tensors} of a safetensors file */

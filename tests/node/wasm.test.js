@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { load, simdSupported, wasmFile, DigitLensError, METHODS } from '../../web/digitlens.js';
+import { safetensors } from './safetensors.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const WEB = path.join(ROOT, 'web');
@@ -50,24 +51,6 @@ function mnist(n) {
     Float32Array.from(buf.subarray(16 + i * 784, 16 + (i + 1) * 784), (v) => v / 255));
 }
 
-// A safetensors file from {name: [shape, Float32Array]}.
-function safetensors(tensors) {
-  const head = {}, parts = [];
-  let off = 0;
-  for (const [name, [shape, data]] of Object.entries(tensors)) {
-    head[name] = { dtype: 'F32', shape, data_offsets: [off, off + data.byteLength] };
-    parts.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-    off += data.byteLength;
-  }
-  let json = JSON.stringify(head);
-  json += ' '.repeat((8 - (json.length % 8)) % 8);
-  const out = new Uint8Array(8 + json.length + off);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-  out.set(new TextEncoder().encode(json), 8);
-  let at = 8 + json.length;
-  for (const p of parts) { out.set(p, at); at += p.length; }
-  return out;
-}
 const seednetShapes = { 'conv.weight': [12, 1, 5, 5], 'conv.bias': [12], 'fc.weight': [10, 1728], 'fc.bias': [10] };
 const count = (shape) => shape.reduce((a, b) => a * b, 1);
 function randomWeights(seed = 1, shapes = seednetShapes, fill) {
