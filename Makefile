@@ -9,7 +9,7 @@ export NODE_PATH := /usr/share/nodejs
 
 # Native code for any x86-64 CPU, whatever CPU builds it: the baseline
 # Debian 12 supports (SSE2, all that c/simd.h's 4-lane path uses), never
-# -march=native. A build/ copied to another machine runs there, and valgrind
+# the build machine's own CPU. A build/ copied to another machine runs there, and valgrind
 # 3.19, which cannot decode AVX-512, can run what an AVX-512 machine built
 # (tests/node/reliability.test.js checks the binaries for it). On another
 # architecture, the compiler's default.

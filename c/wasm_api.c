@@ -78,6 +78,7 @@
 
 #include "digitlens.h"
 #include "simd.h"
+#include "wasm_error.h"
 
 #define EXPORT(name) __attribute__((export_name(#name)))
 
@@ -116,29 +117,12 @@ static const uint8_t *last_gray;             /* the last preprocessed image */
 static int last_w, last_h;
 static float last_input[DL_IN_SIZE];          /* and what it gave (input changes) */
 static dl_cam cam;
-static char last_error[256];
 
 static dl_model model, staged; /* the live network, and one being loaded */
 static dl_work work = { 1, acts, dacts };
 static int loaded;       /* a network and its weights in model, params */
 
-/* ---- errors ------------------------------------------------------------ */
-
-static void append(size_t *n, const char *s)
-{
-    while (*s && *n + 1 < sizeof last_error) last_error[(*n)++] = *s++;
-    last_error[*n] = '\0';
-}
-
-/* "context: what dl_strerror says" (or "context: detail" when detail). */
-static int fail(int status, const char *context, const char *detail)
-{
-    size_t n = 0;
-    append(&n, context);
-    append(&n, ": ");
-    append(&n, detail ? detail : dl_strerror(status));
-    return status;
-}
+/* ---- errors (wasm_error.h: last_error, append, failed) ------------------- */
 
 EXPORT(dl_last_error) const char *wasm_last_error(void) { return last_error; }
 
@@ -146,7 +130,7 @@ EXPORT(dl_last_error) const char *wasm_last_error(void) { return last_error; }
 
 static int ready(const char *context)
 {
-    if (!loaded) return fail(DL_ERR_ARG, context, "no weights loaded");
+    if (!loaded) return failed(DL_ERR_ARG, context, "no weights loaded");
     return DL_OK;
 }
 
@@ -159,20 +143,20 @@ EXPORT(dl_map_side) int wasm_map_side(void) { return loaded ? model.grid.side : 
 
 EXPORT(dl_load_weights) int wasm_load_weights(int len)
 {
-    if (len <= 0) return fail(DL_ERR_EMPTY_FILE, "weights", NULL);
+    if (len <= 0) return failed(DL_ERR_EMPTY_FILE, "weights", NULL);
     if (len > DL_WASM_WEIGHTS_CAP)
-        return fail(DL_ERR_ARG, "weights", "file larger than the 256 KB weights buffer");
+        return failed(DL_ERR_ARG, "weights", "file larger than the 256 KB weights buffer");
     /* into the staging model and buffer: the live ones change only when
      * the whole file is good */
     int st = dl_model_load(&staged, weights_buf, (size_t)len, staging, DL_WASM_MAX_PARAMS, NULL);
-    if (st) return fail(st, "weights", staged.why[0] ? staged.why : NULL);
+    if (st) return failed(st, "weights", staged.why[0] ? staged.why : NULL);
     if (staged.n_acts > DL_WASM_MAX_ACTS)
-        return fail(DL_ERR_TOO_LARGE, "weights", "the network needs more activations than this module holds (65,536 floats)");
+        return failed(DL_ERR_TOO_LARGE, "weights", "the network needs more activations than this module holds (65,536 floats)");
     for (size_t i = 0; i < staged.n_params; i++)
-        if (!isfinite(staging[i])) return fail(DL_ERR_NAN, "weights", NULL);
+        if (!isfinite(staging[i])) return failed(DL_ERR_NAN, "weights", NULL);
 #ifdef DL_WASM_GRADCAM_ONLY
     if (!dl_gradcam_closed_form(&staged))
-        return fail(DL_ERR_ARCH, "weights", "this network's Grad-CAM needs the backward pass, "
+        return failed(DL_ERR_ARCH, "weights", "this network's Grad-CAM needs the backward pass, "
                     "which only the module with every method has (digitlens-full.wasm)");
 #endif
     memcpy(params, staging, staged.n_params * sizeof *params);
@@ -199,7 +183,7 @@ EXPORT(dl_image_max_side) int wasm_image_max_side(void) { return DL_WASM_IMAGE_S
 static int check_side(int w, int h, int max, const char *context)
 {
     if (w < 1 || h < 1 || w > max || h > max)
-        return fail(DL_ERR_IMAGE_SIZE, context,
+        return failed(DL_ERR_IMAGE_SIZE, context,
                     max == DL_WASM_IMAGE_SIDE
                         ? "width and height must be 1..1024 (downscale larger images first)"
                         : "width and height must be 1..512");
@@ -240,14 +224,14 @@ static int is_scribble(const uint8_t *g, int w, int h)
 static int preprocess_gray(const uint8_t *g, int w, int h)
 {
     static const char *const covers = "ink covers most of the image: draw a single digit";
-    if (is_scribble(g, w, h)) return fail(DL_ERR_NO_INK, "preprocess", covers);
+    if (is_scribble(g, w, h)) return failed(DL_ERR_NO_INK, "preprocess", covers);
     int st = dl_preprocess(input, g, w, h);
     if (st == DL_ERR_NO_INK)
-        return fail(st, "preprocess", "no digit: the image is blank");
-    if (st) return fail(st, "preprocess", NULL);
+        return failed(st, "preprocess", "no digit: the image is blank");
+    if (st) return failed(st, "preprocess", NULL);
     int ink = 0;
     for (int i = 0; i < DL_IN_SIZE; i++) ink += input[i] > 0.5f;
-    if (ink > DL_WASM_MAX_INK) return fail(DL_ERR_NO_INK, "preprocess", covers);
+    if (ink > DL_WASM_MAX_INK) return failed(DL_ERR_NO_INK, "preprocess", covers);
     last_gray = g;
     last_w = w;
     last_h = h;
@@ -266,7 +250,7 @@ static int preprocess_gray(const uint8_t *g, int w, int h)
 EXPORT(dl_frame_buf) float *wasm_frame_buf(void) { return frame_buf; }
 EXPORT(dl_frame) int wasm_frame(void)
 {
-    if (!last_gray) return fail(DL_ERR_ARG, "frame", "no image preprocessed");
+    if (!last_gray) return failed(DL_ERR_ARG, "frame", "no image preprocessed");
     const uint8_t *g = last_gray;
     const int w = last_w, h = last_h, paper = border_paper(g, w, h);
     int x0 = w, y0 = h, x1 = -1, y1 = -1;
@@ -333,9 +317,9 @@ static int check_input(const char *context)
     if (v4_all(ok)) return DL_OK;
     for (int i = 0; i < DL_IN_SIZE; i++) {
         float v = input[i];
-        if (!isfinite(v)) return fail(DL_ERR_NAN, context, "a pixel is NaN or infinite");
+        if (!isfinite(v)) return failed(DL_ERR_NAN, context, "a pixel is NaN or infinite");
         if (v < 0.0f || v > 1.0f)
-            return fail(DL_ERR_ARG, context, "pixels must be in 0..1 (MNIST scale)");
+            return failed(DL_ERR_ARG, context, "pixels must be in 0..1 (MNIST scale)");
     }
     return DL_OK;
 }
@@ -345,7 +329,7 @@ EXPORT(dl_classify) int wasm_classify(void)
     int st = ready("classify");
     if (st) return st;
     if ((st = check_input("classify"))) return st;
-    if ((st = dl_forward(&model, &work, input, 1))) return fail(st, "classify", NULL);
+    if ((st = dl_forward(&model, &work, input, 1))) return failed(st, "classify", NULL);
     const float *y = dl_logits(&model, &work);
     memset(&cam, 0, sizeof cam);
     memcpy(cam.logits, y, sizeof cam.logits);
@@ -360,9 +344,9 @@ EXPORT(dl_explain) int wasm_explain(unsigned mask)
     int st = ready("explain");
     if (st) return st;
     if (mask == 0 || mask > DL_ALL_CLASSES)
-        return fail(DL_ERR_ARG, "explain", "class mask must be 1..0x3FF (classes 0..9)");
+        return failed(DL_ERR_ARG, "explain", "class mask must be 1..0x3FF (classes 0..9)");
     if ((st = check_input("explain"))) return st;
-    if ((st = dl_gradcam(&model, &work, input, mask, &cam))) return fail(st, "explain", NULL);
+    if ((st = dl_gradcam(&model, &work, input, mask, &cam))) return failed(st, "explain", NULL);
     return DL_OK;
 }
 
@@ -401,11 +385,11 @@ EXPORT(dl_explain_method) int wasm_explain_method(int method, unsigned mask)
     int st = ready("explain");
     if (st) return st;
     if (!method_name(method))
-        return fail(DL_ERR_ARG, "explain", "unknown method (0 .. dl_method_count()-1)");
+        return failed(DL_ERR_ARG, "explain", "unknown method (0 .. dl_method_count()-1)");
     if (mask == 0 || mask > DL_ALL_CLASSES)
-        return fail(DL_ERR_ARG, "explain", "class mask must be 1..0x3FF (classes 0..9)");
+        return failed(DL_ERR_ARG, "explain", "class mask must be 1..0x3FF (classes 0..9)");
     if ((st = check_input("explain"))) return st;
-    if ((st = cam_method(method, mask))) return fail(st, "explain", NULL);
+    if ((st = cam_method(method, mask))) return failed(st, "explain", NULL);
     return DL_OK;
 }
 
@@ -421,10 +405,10 @@ EXPORT(dl_result_side) int wasm_result_side(void) { return side_of(); }
 EXPORT(dl_result_undefined) unsigned wasm_result_undefined(void) { return cam.undefined; }
 EXPORT(dl_set_side) int wasm_set_side(int side)
 {
-    if (!loaded) return fail(DL_ERR_ARG, "maps", "no weights loaded");
+    if (!loaded) return failed(DL_ERR_ARG, "maps", "no weights loaded");
     if (side == DL_IN_H) cam.grid = dl_input_grid;
     else if (side == model.grid.side) cam.grid = model.grid;
-    else return fail(DL_ERR_ARG, "maps", "side must be the network's map side or 28");
+    else return failed(DL_ERR_ARG, "maps", "side must be the network's map side or 28");
     return DL_OK;
 }
 static const float *map_of(int c) { return dl_cam_map(&cam, c); }
@@ -443,17 +427,17 @@ EXPORT(dl_heat_max_side) int wasm_heat_max_side(void) { return DL_WASM_HEAT_SIDE
 static int check_class(int cls, const char *context)
 {
     if (cls < 0 || cls >= DL_CLASSES)
-        return fail(DL_ERR_ARG, context, "class must be 0..9");
+        return failed(DL_ERR_ARG, context, "class must be 0..9");
     return DL_OK;
 }
 
 static int check_maps(const char *context)
 {
-    if (!loaded) return fail(DL_ERR_ARG, context, "no weights loaded (the maps' grid is the network's)");
+    if (!loaded) return failed(DL_ERR_ARG, context, "no weights loaded (the maps' grid is the network's)");
     int n = side_of() * side_of();
     for (int c = 0; c < DL_CLASSES; c++)
         for (int i = 0; i < n; i++)
-            if (!isfinite(map_of(c)[i])) return fail(DL_ERR_NAN, context, "a map value is NaN or infinite");
+            if (!isfinite(map_of(c)[i])) return failed(DL_ERR_NAN, context, "a map value is NaN or infinite");
     return DL_OK;
 }
 
@@ -463,7 +447,7 @@ EXPORT(dl_place) int wasm_place(int cls, int w, int h)
     if ((st = check_class(cls, "place")) || (st = check_side(w, h, DL_WASM_HEAT_SIDE, "place")) ||
         (st = check_maps("place")))
         return st;
-    if ((st = dl_cam_place(place_buf, h, w, map_of(cls), &cam.grid))) return fail(st, "place", NULL);
+    if ((st = dl_cam_place(place_buf, h, w, map_of(cls), &cam.grid))) return failed(st, "place", NULL);
     return DL_OK;
 }
 
@@ -473,11 +457,11 @@ EXPORT(dl_heat) int wasm_heat(int cls, int w, int h, int cmap, int flags, unsign
     if ((st = check_class(cls, "heat")) || (st = check_side(w, h, DL_WASM_HEAT_SIDE, "heat")))
         return st;
     if (cmap != DL_VIRIDIS && cmap != DL_INFERNO)
-        return fail(DL_ERR_ARG, "heat", "colormap must be 0 (viridis) or 1 (inferno)");
+        return failed(DL_ERR_ARG, "heat", "colormap must be 0 (viridis) or 1 (inferno)");
     if (flags & ~(DL_HEAT_SHARED | DL_HEAT_ALPHA))
-        return fail(DL_ERR_ARG, "heat", "unknown flag");
+        return failed(DL_ERR_ARG, "heat", "unknown flag");
     if (mask > DL_ALL_CLASSES)
-        return fail(DL_ERR_ARG, "heat", "class mask must be 0..0x3FF (0 = all ten)");
+        return failed(DL_ERR_ARG, "heat", "class mask must be 0..0x3FF (0 = all ten)");
     if ((st = check_maps("heat"))) return st;
 
     /* Shared scale: the maps of the classes in mask, copied together so one
@@ -502,7 +486,7 @@ EXPORT(dl_heat) int wasm_heat(int cls, int w, int h, int cmap, int flags, unsign
         dl_cam_normalize(norm_buf, map_of(cls), 1, SS, 0);
         map = norm_buf;
     }
-    if ((st = dl_cam_place(place_buf, h, w, map, &cam.grid))) return fail(st, "heat", NULL);
+    if ((st = dl_cam_place(place_buf, h, w, map, &cam.grid))) return failed(st, "heat", NULL);
     size_t n = (size_t)w * (size_t)h;
     for (size_t i = 0; i < n; i++) {
         float t = place_buf[i];

@@ -56,6 +56,7 @@
 #include <string.h>
 
 #include "digitlens.h"
+#include "wasm_error.h"
 
 #ifdef __wasm__
 #define EXPORT(name) __attribute__((export_name(#name)))
@@ -92,7 +93,6 @@ static int replay_n;
 static float feats[DL_TRAIN_MAX_IMAGES * DL_TRAIN_MAX_FEATURES]; /* (N, D) head input */
 static float logits[DL_TRAIN_MAX_IMAGES * DL_CLASSES], dlogits[DL_TRAIN_MAX_IMAGES * DL_CLASSES];
 static float acts[DL_TRAIN_ACT_POOL], dacts[DL_TRAIN_ACT_POOL];
-static char last_error[256];
 
 static dl_model model, staged;
 static int loaded;
@@ -110,22 +110,7 @@ static struct {
     dl_adam adam;
 } tune;
 
-/* ---- errors ------------------------------------------------------------ */
-
-static void append(size_t *n, const char *s)
-{
-    while (*s && *n + 1 < sizeof last_error) last_error[(*n)++] = *s++;
-    last_error[*n] = '\0';
-}
-
-static int failed(int status, const char *context, const char *detail)
-{
-    size_t n = 0;
-    append(&n, context);
-    append(&n, ": ");
-    append(&n, detail ? detail : dl_strerror(status));
-    return status;
-}
+/* ---- errors (wasm_error.h: last_error, append, failed) ------------------- */
 
 EXPORT(dl_last_error) const char *train_last_error(void) { return last_error; }
 
